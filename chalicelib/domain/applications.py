@@ -1,0 +1,357 @@
+"""Applications (申请) and the cases (办件) they become on acceptance (受理).
+
+Pure rules: what an applicant may do to a draft, the one-time notification (一次性告知) of every
+problem at submission, acceptance into a case with one task per department (联办), and the fan-in
+of the departments' decisions. Each change returns new values plus the events it raises; the
+service layer persists them with conditional writes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .calendar import add_working_days
+from .catalogue import ServiceItem
+from .errors import Conflict, Problem, ValidationFailed
+from .events import DomainEvent
+from .identity import AssuranceLevel, VerifiedIdentity
+from .ids import new_id
+from .materials import ObjectFacts
+from .principals import Principal
+
+# Applicants must be real-name verified (L2 or above) before a case is accepted in their name.
+REQUIRED_ASSURANCE = AssuranceLevel.L2
+_LEVEL_ORDER = {AssuranceLevel.L1: 1, AssuranceLevel.L2: 2, AssuranceLevel.L3: 3}
+
+
+class MaterialStatus(StrEnum):
+    MISSING = "missing"
+    UPLOAD_REQUESTED = "upload_requested"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class ApplicationStatus(StrEnum):
+    DRAFT = "draft"
+    ACCEPTED = "accepted"
+    DECIDED = "decided"
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class TaskStatus(StrEnum):
+    ASSIGNED = "assigned"
+    DECIDED = "decided"
+
+
+class MaterialSlot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    required: bool
+    status: MaterialStatus = MaterialStatus.MISSING
+    upload_id: str | None = None
+    key: str | None = None
+    content_type: str | None = None
+    file_name: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    problems: list[dict[str, Any]] = Field(default_factory=list)
+    updated_at: str | None = None
+
+
+class Reason(BaseModel):
+    """A department's reason for a decision, in both languages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    message_zh: str = Field(min_length=1, max_length=500)
+    message_en: str = Field(min_length=1, max_length=500)
+
+
+class TaskRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str
+    department: str
+    status: TaskStatus = TaskStatus.ASSIGNED
+    outcome: Outcome | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    decided_at: str | None = None
+
+
+class CaseRecord(BaseModel):
+    """What acceptance fixes for life: number, clock, catalogue version and the verified applicant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_number: str
+    accepted_at: str
+    committed_days: int
+    deadline: str
+    item_version: int
+    item_hash: str
+    applicant: dict[str, str]
+
+
+class Application(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    owner_sub: str
+    owner_kind: str
+    item_code: str
+    item_version: int
+    status: ApplicationStatus = ApplicationStatus.DRAFT
+    materials: dict[str, MaterialSlot]
+    created_at: str
+    updated_at: str
+    version: int = 0
+    case: CaseRecord | None = None
+    tasks: list[TaskRef] = Field(default_factory=list)
+    outcome: Outcome | None = None
+    decided_at: str | None = None
+
+    def is_owned_by(self, principal: Principal) -> bool:
+        return secrets.compare_digest(self.owner_sub, principal.sub)
+
+
+class DepartmentTask(BaseModel):
+    """One department's share of a case (部门任务); a joint item has one per department."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    application_id: str
+    case_number: str
+    item_code: str
+    item_version: int
+    department: str
+    status: TaskStatus = TaskStatus.ASSIGNED
+    outcome: Outcome | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    created_at: str
+    deadline: str
+    decided_at: str | None = None
+    version: int = 0
+
+
+def _iso(now: datetime) -> str:
+    return now.isoformat(timespec="milliseconds")
+
+
+def new_application(app_id: str, owner: Principal, item: ServiceItem, now: datetime) -> Application:
+    slots = {m.code: MaterialSlot(code=m.code, required=m.required) for m in item.materials}
+    return Application(
+        id=app_id, owner_sub=owner.sub, owner_kind=owner.kind.value, item_code=item.code,
+        item_version=item.version, materials=slots, created_at=_iso(now), updated_at=_iso(now),
+    )
+
+
+def material_key(app_id: str, material_code: str, upload_id: str) -> str:
+    """S3 key of an upload. Generated, never from the file name; carries no personal data."""
+    return f"materials/{app_id}/{material_code}/{upload_id}"
+
+
+def parse_material_key(key: str) -> tuple[str, str, str] | None:
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "materials" or not all(parts[1:]):
+        return None
+    return parts[1], parts[2], parts[3]
+
+
+_DISPLAY_NAME_MAX_BYTES = 255
+
+
+def sanitize_file_name(name: str | None) -> str | None:
+    """Display text only: last path segment, no control or bidi-override characters, ≤ 255 bytes."""
+    if not name:
+        return None
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    name = name.strip().strip(".") or "file"
+    encoded = name.encode()[:_DISPLAY_NAME_MAX_BYTES]
+    return encoded.decode(errors="ignore")
+
+
+def issue_upload(
+    app: Application, item: ServiceItem, material_code: str, content_type: str, file_name: str | None,
+    upload_id: str, now: datetime,
+) -> tuple[Application, str]:
+    """Reserve an upload slot; returns the new state and the object key the presigned POST is bound to."""
+    require_draft(app)
+    spec = item.material(material_code)
+    if spec is None:
+        raise ValidationFailed(problems=[_unknown_material(material_code)])
+    if content_type not in spec.accepted_mime_types:
+        raise ValidationFailed(problems=[Problem(
+            "content_type_not_accepted",
+            f"材料“{spec.name_zh}”只接受 {', '.join(spec.accepted_types)} 文件",
+            f"Material {spec.code!r} accepts only {', '.join(spec.accepted_types)} files",
+            "content_type", {"accepted": list(spec.accepted_mime_types)},
+        )])
+    key = material_key(app.id, material_code, upload_id)
+    slot = app.materials[material_code].model_copy(update={
+        "status": MaterialStatus.UPLOAD_REQUESTED, "upload_id": upload_id, "key": key,
+        "content_type": content_type, "file_name": sanitize_file_name(file_name), "size": None,
+        "sha256": None, "problems": [], "updated_at": _iso(now),
+    })
+    return _with_slot(app, slot, now), key
+
+
+def record_verdict(
+    app: Application, material_code: str, upload_id: str, facts: ObjectFacts, problems: list[Problem],
+    now: datetime,
+) -> Application | None:
+    """Store the verifier's verdict. None when there is nothing to do: the upload was superseded by a
+    newer one, the application is no longer a draft, or this upload already has its verdict (a
+    redelivered event)."""
+    slot = app.materials.get(material_code)
+    if slot is None or slot.upload_id != upload_id or app.status is not ApplicationStatus.DRAFT:
+        return None
+    if slot.status in (MaterialStatus.VERIFIED, MaterialStatus.REJECTED):
+        return None
+    slot = slot.model_copy(update={
+        "status": MaterialStatus.REJECTED if problems else MaterialStatus.VERIFIED,
+        "size": facts.size, "sha256": facts.sha256, "problems": [p.to_dict() for p in problems],
+        "updated_at": _iso(now),
+    })
+    return _with_slot(app, slot, now)
+
+
+def submission_problems(app: Application, item: ServiceItem, identity: VerifiedIdentity | None) -> list[Problem]:
+    """Every reason the application cannot be accepted now, all at once (一次性告知)."""
+    problems: list[Problem] = []
+    if identity is None or _LEVEL_ORDER[identity.assurance_level] < _LEVEL_ORDER[REQUIRED_ASSURANCE]:
+        problems.append(Problem(
+            "identity_not_verified", "申请人尚未完成实名认证", "The applicant has not completed real-name verification",
+            "applicant", {"required_assurance_level": REQUIRED_ASSURANCE.value},
+        ))
+    for spec in item.materials:
+        slot = app.materials[spec.code]
+        if slot.status is MaterialStatus.VERIFIED or (not spec.required and slot.status is MaterialStatus.MISSING):
+            continue
+        if slot.status is MaterialStatus.REJECTED:
+            problems.append(Problem(
+                "material_rejected", f"材料“{spec.name_zh}”未通过核验，请重新上传",
+                f"Material {spec.name_en!r} failed verification; upload it again", spec.code,
+                {"problems": slot.problems},
+            ))
+        elif slot.status is MaterialStatus.UPLOAD_REQUESTED:
+            problems.append(Problem(
+                "material_not_verified", f"材料“{spec.name_zh}”尚未上传完成或正在核验",
+                f"Material {spec.name_en!r} has not arrived or is still being verified", spec.code,
+            ))
+        else:
+            problems.append(Problem(
+                "material_missing", f"缺少材料“{spec.name_zh}”", f"Material {spec.name_en!r} is missing", spec.code,
+                {"accepted_types": list(spec.accepted_types), "max_size_bytes": spec.max_size_bytes},
+            ))
+    return problems
+
+
+def accept(
+    app: Application, item: ServiceItem, identity: VerifiedIdentity | None, principal: Principal, now: datetime,
+) -> tuple[Application, list[DepartmentTask], list[DomainEvent]]:
+    """Acceptance (受理): the case, one task per department, one `task.assigned` event per task."""
+    require_draft(app)
+    if item.version != app.item_version or item.code != app.item_code:
+        raise Conflict("事项版本不一致", "The item version does not match the draft", code="item_version_mismatch")
+    problems = submission_problems(app, item, identity)
+    if problems:
+        raise ValidationFailed(
+            "申请材料不齐全或未通过核验，请按以下问题一次性补齐",
+            "The application is incomplete; every problem is listed",
+            code="application_incomplete", problems=problems,
+        )
+    assert identity is not None
+    accepted_on = now.date()
+    deadline = add_working_days(accepted_on, item.committed_days).isoformat()
+    case_number = f"{item.code}-{accepted_on:%Y%m%d}-{secrets.token_hex(4).upper()}"
+    applicant = {"sub": principal.sub, "kind": principal.kind.value, **identity.public_view()}
+    case = CaseRecord(
+        case_number=case_number, accepted_at=_iso(now), committed_days=item.committed_days, deadline=deadline,
+        item_version=item.version, item_hash=item.content_hash, applicant=applicant,
+    )
+    tasks: list[DepartmentTask] = []
+    events: list[DomainEvent] = []
+    for department in item.departments:
+        task = DepartmentTask(
+            id=new_id("tsk_"), application_id=app.id, case_number=case_number, item_code=item.code,
+            item_version=item.version, department=department, created_at=_iso(now), deadline=deadline,
+        )
+        tasks.append(task)
+        events.append(DomainEvent.raised(
+            "onetrip.task.assigned", now, application_id=app.id, recipients=[department],
+            subject=f"tasks/{task.id}",
+            data={"task_id": task.id, "application_id": app.id, "case_number": case_number,
+                  "item_code": item.code, "item_version": item.version, "department": department,
+                  "deadline": deadline, "links": {"task": f"/v1/tasks/{task.id}"}},
+        ))
+    accepted = app.model_copy(update={
+        "status": ApplicationStatus.ACCEPTED, "case": case, "updated_at": _iso(now),
+        "tasks": [TaskRef(task_id=t.id, department=t.department) for t in tasks],
+    })
+    return accepted, tasks, events
+
+
+def decide(
+    app: Application, task: DepartmentTask, outcome: Outcome, reasons: list[Reason], now: datetime,
+) -> tuple[Application, DepartmentTask, list[DomainEvent]]:
+    """A department's decision on its task; the case is decided when every task is (fan-in).
+    Any rejection rejects the case, with every department's reasons."""
+    if task.status is not TaskStatus.ASSIGNED:
+        raise Conflict("该任务已作出决定", "This task has already been decided", code="task_already_decided")
+    if app.status is not ApplicationStatus.ACCEPTED:
+        raise Conflict("办件不在审查中", "The case is not under review", code="case_not_in_review")
+    if outcome is Outcome.REJECTED and not reasons:
+        raise ValidationFailed(problems=[Problem(
+            "reasons_required", "不予批准时必须说明理由", "A rejection must give its reasons", "reasons")])
+    decided_task = task.model_copy(update={
+        "status": TaskStatus.DECIDED, "outcome": outcome, "reasons": list(reasons), "decided_at": _iso(now),
+    })
+    refs = [
+        ref.model_copy(update={"status": TaskStatus.DECIDED, "outcome": outcome, "reasons": list(reasons),
+                               "decided_at": _iso(now)}) if ref.task_id == task.id else ref
+        for ref in app.tasks
+    ]
+    update: dict[str, Any] = {"tasks": refs, "updated_at": _iso(now)}
+    events: list[DomainEvent] = []
+    if all(ref.status is TaskStatus.DECIDED for ref in refs):
+        final = Outcome.REJECTED if any(r.outcome is Outcome.REJECTED for r in refs) else Outcome.APPROVED
+        update.update(status=ApplicationStatus.DECIDED, outcome=final, decided_at=_iso(now))
+        assert app.case is not None
+        events.append(DomainEvent.raised(
+            "onetrip.case.decided", now, application_id=app.id, recipients=[r.department for r in refs],
+            subject=f"cases/{app.case.case_number}",
+            data={"application_id": app.id, "case_number": app.case.case_number, "item_code": app.item_code,
+                  "outcome": final.value},
+        ))
+    return app.model_copy(update=update), decided_task, events
+
+
+def require_draft(app: Application) -> None:
+    if app.status is not ApplicationStatus.DRAFT:
+        raise Conflict("申请已提交，不能再修改", "The application has been submitted and cannot change",
+                       code="application_not_draft")
+
+
+def _with_slot(app: Application, slot: MaterialSlot, now: datetime) -> Application:
+    return app.model_copy(update={"materials": {**app.materials, slot.code: slot}, "updated_at": _iso(now)})
+
+
+def _unknown_material(code: str) -> Problem:
+    return Problem("material_unknown", f"该事项没有材料“{code}”", f"The item has no material {code!r}", "material")
+
+
+

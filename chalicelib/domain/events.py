@@ -1,0 +1,32 @@
+"""Domain events, written to the outbox in the same transaction as the change that raised them.
+
+The table's stream carries them to `dispatch`, which fans each one out to the departments named in
+`recipients`. Types are CloudEvents types (`onetrip.task.assigned`, `onetrip.case.decided`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .ids import new_id
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    type: str
+    occurred_at: str
+    application_id: str
+    subject: str
+    recipients: list[str] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def raised(cls, type_: str, now: datetime, *, application_id: str, subject: str,
+               recipients: list[str], data: dict[str, Any]) -> DomainEvent:
+        return cls(id=new_id("evt_"), type=type_, occurred_at=now.isoformat(timespec="milliseconds"),
+                   application_id=application_id, subject=subject, recipients=recipients, data=data)

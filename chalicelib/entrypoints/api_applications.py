@@ -1,0 +1,64 @@
+"""Applicants' routes: draft, upload materials, submit, follow the case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from ..bootstrap import deps
+from ..domain.principals import APPLICANT_KINDS, Principal
+from ..services import applications as service
+from .auth import jwt_authorizer
+from .http import api_route, page_params
+from .schemas import (
+    ApplicationPage,
+    ApplicationView,
+    CreateApplication,
+    RequestUpload,
+    UploadTicket,
+    application_view,
+)
+
+applications = Blueprint(__name__)
+
+
+@api_route(applications, "POST", "/v1/applications", summary="Draft an application for a service item",
+           kinds=APPLICANT_KINDS, authorizer=jwt_authorizer, body=CreateApplication, response=ApplicationView,
+           status=201)
+def create_application(principal: Principal, body: CreateApplication) -> dict[str, Any]:
+    return application_view(service.create_application(deps(), principal, body.item_code))
+
+
+@api_route(applications, "GET", "/v1/applications", summary="My applications, newest first",
+           kinds=APPLICANT_KINDS, authorizer=jwt_authorizer, response=ApplicationPage, query=("limit", "cursor"))
+def list_applications(principal: Principal, _body: None) -> dict[str, Any]:
+    limit, cursor = page_params(applications)
+    page = service.list_own_applications(deps(), principal, limit, cursor)
+    return {"items": [application_view(a) for a in page.items], "next_cursor": page.cursor}
+
+
+@api_route(applications, "GET", "/v1/applications/{application_id}", summary="One of my applications",
+           kinds=APPLICANT_KINDS, authorizer=jwt_authorizer, response=ApplicationView)
+def get_application(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
+    return application_view(service.get_own_application(deps(), principal, application_id))
+
+
+@api_route(applications, "POST", "/v1/applications/{application_id}/materials/{material_code}/uploads",
+           summary="A presigned S3 POST for one material", kinds=APPLICANT_KINDS, authorizer=jwt_authorizer,
+           body=RequestUpload, response=UploadTicket, status=201)
+def request_upload(principal: Principal, body: RequestUpload, application_id: str,
+                   material_code: str) -> dict[str, Any]:
+    app, post = service.request_upload(deps(), principal, application_id, material_code, body.content_type,
+                                       body.file_name)
+    slot = app.materials[material_code]
+    return {"upload_id": slot.upload_id, "url": post.url, "fields": post.fields, "expires_at": post.expires_at,
+            "max_size_bytes": post.max_size, "content_type": body.content_type,
+            "application": application_view(app)}
+
+
+@api_route(applications, "POST", "/v1/applications/{application_id}/submit",
+           summary="Submit: accepted as a case, or 422 with every problem at once", kinds=APPLICANT_KINDS,
+           authorizer=jwt_authorizer, response=ApplicationView)
+def submit_application(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
+    return application_view(service.submit_application(deps(), principal, application_id))

@@ -1,0 +1,50 @@
+"""The one authorizer in front of every protected route: a verified RS256 access token → a principal.
+
+In API Gateway a Lambda authorizer signals 401 by raising "Unauthorized"; under `chalice local`
+and the test client the local gateway's own 401 is raised, with the API's error body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint
+from chalice.app import AuthRequest, AuthResponse
+
+from ..bootstrap import verifier
+from ..domain.errors import Unauthenticated
+from ..domain.principals import principal_from_groups
+from ..observability import logger
+
+auth = Blueprint(__name__)
+
+
+def _deny(code: str) -> None:
+    logger.info("token_refused", extra={"code": code})
+    body = json.dumps({"code": "unauthenticated", "message_zh": "身份凭证缺失或无效",
+                       "message_en": "Missing or invalid credentials", "detail": {"reason": code}}).encode()
+    try:
+        from chalice.local import NotAuthorizedError
+    except ImportError:  # deployed: API Gateway turns this exact message into a 401
+        raise Exception("Unauthorized") from None  # noqa: TRY002
+    raise NotAuthorizedError({"Content-Type": "application/json"}, body)
+
+
+@auth.authorizer(ttl_seconds=0)
+def jwt_authorizer(request: AuthRequest) -> AuthResponse:
+    token = request.token or ""
+    scheme, _, credentials = token.partition(" ")
+    if scheme.lower() != "bearer" or not credentials:
+        _deny("bearer_token_missing")
+    try:
+        claims = verifier().verify(credentials.strip())
+    except Unauthenticated as exc:
+        _deny(exc.code)
+        raise  # unreachable: _deny raises
+    groups = claims.get("cognito:groups") or []
+    principal = principal_from_groups(str(claims["sub"]), list(groups) if isinstance(groups, list) else [],
+                                      str(claims.get("client_id", "")))
+    if principal is None:
+        _deny("principal_kind_unknown")
+        raise AssertionError  # unreachable
+    return AuthResponse(routes=["*"], principal_id=principal.sub, context=principal.to_context())

@@ -1,0 +1,120 @@
+"""The route helper every API module uses: authorization by principal kind, strict body parsing,
+one error format, and a route table from which the OpenAPI document and the authorization tests
+are generated (so a new route cannot escape either).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from ..domain.errors import Forbidden, MalformedRequest, OneTripError, Problem, ValidationFailed
+from ..domain.principals import Principal, PrincipalKind
+from ..observability import logger
+from .errors import INTERNAL_ERROR, error_body, problems_from_validation, status_for
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    summary: str
+    kinds: frozenset[PrincipalKind] | None  # None: public
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: tuple[str, ...] = ()
+    errors: tuple[int, ...] = field(default=())
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
+                    headers=dict(JSON_HEADERS))
+
+
+def error_response(error: OneTripError) -> Response:
+    return json_response(error_body(error), status_for(error))
+
+
+def parse_body(model: type[BaseModel], raw: bytes | None) -> Any:
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        raise ValidationFailed(problems=[Problem("body_too_large", "请求体过大", "The request body is too large",
+                                                 "body", {"max_bytes": MAX_BODY_BYTES})])
+    try:
+        data = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest() from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed(problems=[Problem("body_not_object", "请求体必须是 JSON 对象",
+                                                 "The request body must be a JSON object", "body")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(problems=problems_from_validation(exc)) from exc
+
+
+def current_principal(bp: Blueprint, kinds: frozenset[PrincipalKind]) -> Principal:
+    context = bp.current_request.context.get("authorizer") or {}
+    principal = Principal.from_context(context)
+    if principal.kind not in kinds:
+        raise Forbidden(f"此操作仅限：{', '.join(sorted(kinds))}", f"Only for: {', '.join(sorted(kinds))}",
+                        code="principal_kind_not_allowed")
+    return principal
+
+
+def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: frozenset[PrincipalKind] | None,
+              authorizer: Any = None, body: type[BaseModel] | None = None,
+              response: type[BaseModel] | None = None, status: int = 200, query: tuple[str, ...] = (),
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a JSON route. The view receives (principal, body, **url_params) and returns a dict."""
+    spec = RouteSpec(method, path, summary, kinds, body, response, status, query)
+    ROUTES.append(spec)
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(**params: str) -> Response:
+            try:
+                principal = current_principal(bp, kinds) if kinds is not None else None
+                parsed = parse_body(body, bp.current_request.raw_body) if body is not None else None
+                return json_response(view(principal, parsed, **params), status)
+            except OneTripError as error:
+                logger.info("request_refused", extra={"code": error.code, "route": path})
+                return error_response(error)
+            except Exception:
+                logger.exception("request_failed", extra={"route": path})
+                return json_response(INTERNAL_ERROR, 500)
+
+        handler.__name__ = view.__name__
+        route_kwargs: dict[str, Any] = {"methods": [method]}
+        if kinds is not None:
+            route_kwargs["authorizer"] = authorizer
+        if body is not None:
+            route_kwargs["content_types"] = ["application/json"]
+        bp.route(path, **route_kwargs)(handler)
+        return view
+
+    return decorator
+
+
+def page_params(bp: Blueprint) -> tuple[int, str | None]:
+    """`limit` (1–100, default 20) and the opaque `cursor` of a paginated list."""
+    query = bp.current_request.query_params or {}
+    raw_limit = query.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise ValidationFailed(problems=[Problem("limit_invalid", "limit 必须是 1 到 100 的整数",
+                                                 "limit must be an integer from 1 to 100", "limit")])
+    cursor = query.get("cursor")
+    if cursor is not None and len(cursor) > 2048:
+        raise ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "The page cursor is invalid",
+                                                 "cursor")])
+    return int(raw_limit), cursor

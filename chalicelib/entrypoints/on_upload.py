@@ -1,0 +1,37 @@
+"""`verify_material`: S3 ObjectCreated notifications (via the upload queue) → verification verdicts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalice import Blueprint
+
+from ..bootstrap import deps
+from ..observability import logger
+from ..services.materials import verify_material as verify
+from .batch import sqs_batch
+
+uploads = Blueprint(__name__)
+
+
+def _keys(body: str) -> list[str]:
+    """Object keys in an S3 notification; the `s3:TestEvent` sent on configuration has none."""
+    message = json.loads(body)
+    return [unquote_plus(r["s3"]["object"]["key"]) for r in message.get("Records", [])
+            if r.get("eventName", "").startswith("ObjectCreated")]
+
+
+def _handle(record: Any) -> bool:
+    for key in _keys(record.body):
+        result = verify(deps(), key)
+        logger.info("material_checked", extra={"outcome": result.outcome, "reason": result.reason,
+                                               "problems": list(result.problem_codes)})
+    return True
+
+
+# The queue name is a placeholder: the packaged template binds the real upload queue's ARN.
+@uploads.on_sqs_message(queue="onetrip-uploads", batch_size=10)
+def verify_material(event: Any) -> dict[str, Any]:
+    return sqs_batch(event, _handle, "uploads")

@@ -1,0 +1,71 @@
+"""Use cases of an applicant: draft an application, upload materials, submit for acceptance (受理)."""
+
+from __future__ import annotations
+
+from ..domain import applications as rules
+from ..domain.applications import Application
+from ..domain.catalogue import ServiceItem
+from ..domain.errors import NotFound
+from ..domain.ids import is_id, new_id
+from ..domain.principals import Principal
+from ..ports import Page, PresignedPost
+from .catalogue import get_item
+from .deps import Deps, retry_on_conflict
+
+
+def create_application(deps: Deps, principal: Principal, item_code: str) -> Application:
+    item = get_item(deps.store, item_code)
+    app = rules.new_application(new_id("app_"), principal, item, deps.now())
+    deps.store.create_application(app)
+    return app
+
+
+def get_own_application(deps: Deps, principal: Principal, app_id: str) -> Application:
+    """The applicant's own application; anyone else's, like a missing one, is simply not found."""
+    app = deps.store.get_application(app_id) if is_id(app_id, "app_") else None
+    if app is None or not app.is_owned_by(principal):
+        raise NotFound.of("application", app_id)
+    return app
+
+
+def list_own_applications(deps: Deps, principal: Principal, limit: int, cursor: str | None) -> Page:
+    return deps.store.list_applications(principal.sub, limit, cursor)
+
+
+def request_upload(
+    deps: Deps, principal: Principal, app_id: str, material_code: str, content_type: str, file_name: str | None,
+) -> tuple[Application, PresignedPost]:
+    """A presigned POST bound to one generated key, the declared type and the spec's size limit."""
+    upload_id = new_id("upl_")
+
+    def attempt() -> tuple[Application, str, int]:
+        app = get_own_application(deps, principal, app_id)
+        item = _pinned_item(deps, app)
+        updated, key = rules.issue_upload(app, item, material_code, content_type, file_name, upload_id, deps.now())
+        spec = item.material(material_code)
+        assert spec is not None
+        return deps.store.save_application(updated, app.version), key, spec.max_size_bytes
+
+    app, key, max_size = retry_on_conflict(attempt)
+    post = deps.files.presigned_post(key, content_type, max_size, deps.settings.upload_url_ttl_seconds)
+    return app, post
+
+
+def submit_application(deps: Deps, principal: Principal, app_id: str) -> Application:
+    """Accept the application as a case, or refuse with every problem at once (raised by the rules)."""
+
+    def attempt() -> Application:
+        app = get_own_application(deps, principal, app_id)
+        item = _pinned_item(deps, app)
+        identity = deps.store.get_identity(principal.sub)
+        accepted, tasks, events = rules.accept(app, item, identity, principal, deps.now())
+        return deps.store.accept_application(accepted, app.version, tasks, events)
+
+    return retry_on_conflict(attempt)
+
+
+def _pinned_item(deps: Deps, app: Application) -> ServiceItem:
+    item = deps.store.get_item_version(app.item_code, app.item_version)
+    if item is None:  # a published version is never deleted; this is a data fault, not user error
+        raise RuntimeError(f"catalogue version {app.item_code} v{app.item_version} is missing")
+    return item
