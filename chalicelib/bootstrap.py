@@ -5,9 +5,10 @@ Tests call `override(...)` to swap in fakes or a moto-backed set; nothing here r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .config import get_settings
+from .config import Settings, get_settings
 
 if TYPE_CHECKING:
     from .adapters.jwt_verifier import JwtVerifier
@@ -20,7 +21,7 @@ _verifier: JwtVerifier | None = None
 def deps() -> Deps:
     global _deps
     if _deps is None:
-        _deps = _build()
+        _deps = build_deps(get_settings())
     return _deps
 
 
@@ -42,15 +43,16 @@ def override(new_deps: Deps | None = None, new_verifier: JwtVerifier | None = No
     _deps, _verifier = new_deps, new_verifier
 
 
-def _build() -> Deps:
-    from .adapters.aws import client
+def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = None) -> Deps:
+    """The production wiring; `make_client` lets admin tools and tests aim it at another endpoint."""
+    from .adapters import aws
     from .adapters.dynamodb import DynamoStore
     from .adapters.kms import KmsCipher
     from .adapters.s3 import S3FileStore
     from .adapters.sqs import SqsDeliveryQueue
     from .services.deps import Deps
 
-    settings = get_settings()
+    client = make_client or aws.client
     return Deps(
         settings=settings,
         store=DynamoStore(client("dynamodb"), settings.table_name),

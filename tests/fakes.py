@@ -1,0 +1,235 @@
+"""In-memory fakes of every port, asserted on their recorded state (no mocks). The fake store obeys
+the same contract suite as the DynamoDB adapter (tests/contract), so it cannot drift from it."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.applications import Application, DepartmentTask
+from chalicelib.domain.catalogue import ServiceItem
+from chalicelib.domain.departments import Department, Endpoint
+from chalicelib.domain.errors import ConcurrentUpdate, Conflict, Problem, ValidationFailed
+from chalicelib.domain.events import DomainEvent
+from chalicelib.domain.identity import VerifiedIdentity
+from chalicelib.ports import OutboundMessage, Page, PresignedPost, StoredObject
+from chalicelib.services.deps import Deps
+
+
+def _page(rows: list[tuple[str, Any]], limit: int, cursor: str | None, newest_first: bool) -> Page:
+    rows = sorted(rows, key=lambda r: r[0], reverse=newest_first)
+    if cursor:
+        try:
+            last = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        except ValueError as exc:
+            raise ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "bad cursor", "cursor")]) from exc
+        rows = [r for r in rows if (r[0] < last if newest_first else r[0] > last)]
+    chunk = rows[:limit]
+    more = len(rows) > limit
+    next_cursor = base64.urlsafe_b64encode(chunk[-1][0].encode()).decode().rstrip("=") if more else None
+    return Page([r[1] for r in chunk], next_cursor)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, int], ServiceItem] = {}
+        self.latest: dict[str, int] = {}
+        self.departments: dict[str, Department] = {}
+        self.endpoints: dict[tuple[str, str], Endpoint] = {}
+        self.identities: dict[str, VerifiedIdentity] = {}
+        self.applications: dict[str, Application] = {}
+        self.tasks: dict[str, DepartmentTask] = {}
+        self.outbox: list[DomainEvent] = []
+        self.deliveries: dict[str, dict[str, Any]] = {}
+
+    def put_item(self, item: ServiceItem) -> None:
+        self.items[(item.code, item.version)] = item
+        self.latest[item.code] = max(self.latest.get(item.code, 0), item.version)
+
+    def get_item(self, code: str) -> ServiceItem | None:
+        return self.items.get((code, self.latest[code])) if code in self.latest else None
+
+    def get_item_version(self, code: str, version: int) -> ServiceItem | None:
+        return self.items.get((code, version))
+
+    def list_items(self, limit: int, cursor: str | None) -> Page:
+        rows = [(f"ITEM#{code}", self.items[(code, v)]) for code, v in self.latest.items()]
+        return _page(rows, limit, cursor, newest_first=False)
+
+    def put_department(self, department: Department) -> None:
+        self.departments[department.code] = department
+
+    def put_endpoint(self, endpoint: Endpoint) -> None:
+        self.endpoints[(endpoint.department, endpoint.id)] = endpoint
+
+    def get_endpoint(self, department: str, endpoint_id: str) -> Endpoint | None:
+        return self.endpoints.get((department, endpoint_id))
+
+    def list_endpoints(self, department: str) -> list[Endpoint]:
+        return [e for (d, _), e in sorted(self.endpoints.items()) if d == department]
+
+    def put_identity(self, identity: VerifiedIdentity) -> None:
+        self.identities[identity.sub] = identity
+
+    def get_identity(self, sub: str) -> VerifiedIdentity | None:
+        return self.identities.get(sub)
+
+    def create_application(self, app: Application) -> None:
+        if app.id in self.applications:
+            raise Conflict(code="application_exists")
+        self.applications[app.id] = copy.deepcopy(app)
+
+    def get_application(self, app_id: str) -> Application | None:
+        app = self.applications.get(app_id)
+        return copy.deepcopy(app) if app else None
+
+    def _check_app(self, app_id: str, expected: int) -> None:
+        current = self.applications.get(app_id)
+        if current is None or current.version != expected:
+            raise ConcurrentUpdate()
+
+    def save_application(self, app: Application, expected_version: int) -> Application:
+        self._check_app(app.id, expected_version)
+        saved = app.model_copy(update={"version": expected_version + 1})
+        self.applications[app.id] = saved
+        return copy.deepcopy(saved)
+
+    def list_applications(self, owner_sub: str, limit: int, cursor: str | None) -> Page:
+        rows = [(a.id, copy.deepcopy(a)) for a in self.applications.values() if a.owner_sub == owner_sub]
+        return _page(rows, limit, cursor, newest_first=True)
+
+    def accept_application(self, app: Application, expected_version: int, tasks: list[DepartmentTask],
+                           events: list[DomainEvent]) -> Application:
+        self._check_app(app.id, expected_version)
+        if any(t.id in self.tasks for t in tasks):
+            raise ConcurrentUpdate()
+        saved = app.model_copy(update={"version": expected_version + 1})
+        self.applications[app.id] = saved
+        self.tasks.update({t.id: t for t in tasks})
+        self.outbox.extend(events)
+        return copy.deepcopy(saved)
+
+    def get_task(self, task_id: str) -> DepartmentTask | None:
+        return copy.deepcopy(self.tasks.get(task_id))
+
+    def list_tasks(self, department: str, limit: int, cursor: str | None) -> Page:
+        rows = [(t.id, copy.deepcopy(t)) for t in self.tasks.values() if t.department == department]
+        return _page(rows, limit, cursor, newest_first=True)
+
+    def decide_task(self, app: Application, expected_app_version: int, task: DepartmentTask,
+                    expected_task_version: int, events: list[DomainEvent]) -> tuple[Application, DepartmentTask]:
+        self._check_app(app.id, expected_app_version)
+        current = self.tasks.get(task.id)
+        if current is None or current.version != expected_task_version:
+            raise ConcurrentUpdate()
+        saved_app = app.model_copy(update={"version": expected_app_version + 1})
+        saved_task = task.model_copy(update={"version": expected_task_version + 1})
+        self.applications[app.id] = saved_app
+        self.tasks[task.id] = saved_task
+        self.outbox.extend(events)
+        return copy.deepcopy(saved_app), copy.deepcopy(saved_task)
+
+    def delivery_done(self, webhook_id: str) -> bool:
+        return self.deliveries.get(webhook_id, {}).get("status") in {"delivered", "failed_permanently", "dropped"}
+
+    def record_delivery(self, webhook_id: str, status: str, detail: dict[str, Any], now: datetime) -> None:
+        self.deliveries[webhook_id] = {"status": status, **detail}
+
+
+@dataclass
+class FakeFiles:
+    objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+
+    def presigned_post(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedPost:
+        self.posts.append({"key": key, "content_type": content_type, "max_size": max_size, "expires_in": expires_in})
+        return PresignedPost(url="https://uploads.example/", fields={"key": key, "Content-Type": content_type},
+                             key=key, expires_at="2030-01-01T00:00:00+00:00", max_size=max_size)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.objects[key] = (data, content_type)
+
+    def inspect(self, key: str, head_bytes: int) -> StoredObject | None:
+        if key not in self.objects:
+            return None
+        data, content_type = self.objects[key]
+        return StoredObject(size=len(data), head=data[:head_bytes], content_type=content_type,
+                            sha256=hashlib.sha256(data).hexdigest())
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        return f"https://downloads.example/{key}?expires={expires_in}"
+
+
+class FakeCipher:
+    """Reversible but context-bound, so a test notices a ciphertext used under the wrong owner."""
+
+    def encrypt(self, plaintext: str, context: dict[str, str]) -> str:
+        return base64.b64encode(json.dumps([plaintext, context], sort_keys=True).encode()).decode()
+
+    def decrypt(self, ciphertext: str, context: dict[str, str]) -> str:
+        plaintext, bound = json.loads(base64.b64decode(ciphertext))
+        if bound != context:
+            raise ValueError("encryption context mismatch")
+        return str(plaintext)
+
+
+@dataclass
+class FakeQueue:
+    sent: list[OutboundMessage] = field(default_factory=list)
+    delayed: list[tuple[str, int]] = field(default_factory=list)
+
+    def send(self, messages: list[OutboundMessage]) -> None:
+        self.sent.extend(messages)
+
+    def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        self.delayed.append((receipt_handle, delay_seconds))
+
+
+@dataclass
+class FakeSendResult:
+    status: int | None
+    error: str | None = None
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def permanent(self) -> bool:
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 409, 429)
+
+
+@dataclass
+class FakeWebhooks:
+    """Answers with the scripted statuses in order (then 204), recording every request."""
+
+    script: list[int | None] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, url: str, headers: dict[str, str], body: bytes) -> FakeSendResult:
+        self.requests.append({"url": url, "headers": headers, "body": body})
+        status = self.script.pop(0) if self.script else 204
+        return FakeSendResult(status, None if status else "connection_error")
+
+    def check_url(self, url: str) -> str | None:
+        return None
+
+
+class FixedClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 11, 27, 9, 30, tzinfo=UTC)  # a Friday
+
+    def __call__(self) -> datetime:
+        return self.current
+
+
+def fake_deps(**settings: Any) -> Deps:
+    return Deps(settings=Settings(**settings), store=FakeStore(), files=FakeFiles(), cipher=FakeCipher(),
+                queue=FakeQueue(), webhooks=FakeWebhooks(), now=FixedClock())
