@@ -1,0 +1,7 @@
+"""`python -m infra.onetrip up|down|token|status`."""
+
+import sys
+
+from infra.onetrip.cli import main
+
+sys.exit(main())
