@@ -5,8 +5,7 @@
     onetrip token citizen-verified
     onetrip status
 
-Run as `python -m infra.onetrip ...` until a console script `onetrip = "infra.onetrip.cli:main"`
-is declared in pyproject.toml.
+Installed into .venv as the `onetrip` console script (pyproject.toml); `python -m infra.onetrip` works too.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from infra.onetrip.stack import (
 )
 
 # Stop order: the foreground supervisor first (it stops its own children), then the rest.
-_STOP_ORDER = ("supervisor", "pump", "api", "moto")
+_STOP_ORDER = ("supervisor", "receivers", "pump", "api", "moto")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +72,8 @@ def cmd_up(args: argparse.Namespace) -> int:
           file=sys.stderr)
     try:
         stack = LocalStack.start(args.port, args.api_port, detach=args.detach,
-                                 project_root=args.project_root, seed=not args.no_seed)
+                                 project_root=args.project_root, seed=not args.no_seed,
+                                 demo_receivers=not args.no_seed)
     except (RuntimeError, TimeoutError) as exc:
         print(f"onetrip up failed: {exc}", file=sys.stderr)
         return 1
@@ -81,7 +81,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"API:   {stack.api_url}")
     print(f"moto:  {stack.moto_url}")
     print(f"logs:  {stack.log_dir}")
-    print("token: onetrip token citizen-verified")
+    for code, port in stack.receiver_ports.items():
+        print(f"dept:  {code} receiver on http://127.0.0.1:{port}/webhooks/{code} (approves its tasks)")
+    print("token: onetrip token citizen-verified   (also: citizen-unverified, agent, admin, dept-yq-tax, ...)")
     if args.detach:
         print("stop:  onetrip down")
         return 0

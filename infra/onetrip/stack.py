@@ -181,6 +181,7 @@ class LocalStack:
                  detach: bool = False, stage: str = "local",
                  stack_name: str = DEFAULT_STACK_NAME, seed: bool = True,
                  seed_kwargs: Mapping[str, Any] | None = None,
+                 demo_receivers: bool = False,
                  api_timeout: float = 60.0) -> None:
         self.moto_port = moto_port or free_port()
         self.api_port = api_port or free_port()
@@ -193,6 +194,8 @@ class LocalStack:
         self.stack_name = stack_name
         self.run_seed = seed
         self.seed_kwargs = dict(seed_kwargs or {})
+        self.demo_receivers = demo_receivers
+        self.receiver_ports: dict[str, int] = {}
         self.api_timeout = api_timeout
         self.processes: dict[str, subprocess.Popen] = {}
         self.outputs: dict[str, str] = {}
@@ -251,6 +254,11 @@ class LocalStack:
         if self.run_seed:
             from infra.onetrip import seed as seed_module
 
+            if self.demo_receivers:
+                # Ports first: the seeded endpoints must point at the receivers started below.
+                self.receiver_ports = {d["code"]: free_port() for d in seed_module.load_catalogue()["departments"]}
+                self.seed_kwargs["receiver_urls"] = {
+                    code: f"http://127.0.0.1:{port}/webhooks/{code}" for code, port in self.receiver_ports.items()}
             # The seed may build the app's own adapters, which read the app environment.
             with _patched_environ(self.env):
                 self.seeded = seed_module.seed(self.outputs, self.users, **self.seed_kwargs) or {}
@@ -265,6 +273,15 @@ class LocalStack:
             "--project-root", str(self.project_root), "--ready-file", str(ready_file)],
             cwd=INFRA_ROOT, env={**process_env, OUTPUTS_ENV: json.dumps(self.outputs)})
         wait_until(self._api_up, self.api_timeout, f"chalice local on {self.api_url}")
+        if self.receiver_ports:
+            from infra.onetrip.receivers import CONFIG_ENV
+
+            config = {"api_url": self.api_url, "outputs": self.outputs, "departments": {
+                code: {"port": port, "secret": self.seeded["departments"][code]["secret"]}
+                for code, port in self.receiver_ports.items()}}
+            self.processes["receivers"] = self._spawn(
+                "receivers", [sys.executable, "-m", "infra.onetrip.receivers"], cwd=INFRA_ROOT,
+                env={**process_env, CONFIG_ENV: json.dumps(config)})
         # Writes made after start() returns must reach `dispatch`: wait for the stream position.
         wait_until(lambda: self._alive_and(ready_file.exists), self.api_timeout, "event pump")
         ready_file.unlink(missing_ok=True)
@@ -295,7 +312,7 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop what this object started: pump, API, then moto (by pid)."""
-        for name in ("pump", "api", "moto"):
+        for name in ("receivers", "pump", "api", "moto"):
             proc = self.processes.pop(name, None)
             if proc is not None:
                 stop_process(proc)
@@ -318,7 +335,10 @@ class LocalStack:
             "logs": {name: str(self.log_path(name)) for name in self.processes},
             "outputs": self.outputs,
             "users": self.users,
-            "seeded": self.seeded,
+            # Endpoint secrets stay with the receivers process; the state file only names the endpoints.
+            "seeded": {**self.seeded, "departments": {
+                code: {k: v for k, v in spec.items() if k != "secret"}
+                for code, spec in self.seeded.get("departments", {}).items()}},
         }
 
     def write_state(self) -> Path:
