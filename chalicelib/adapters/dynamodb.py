@@ -241,7 +241,7 @@ class DynamoStore:
     # -- deliveries -------------------------------------------------------------------------------
     def delivery_done(self, webhook_id: str) -> bool:
         rec = self._get(keys.delivery(webhook_id), consistent=True)
-        return bool(rec) and _doc(rec).get("status") in DONE_DELIVERY_STATES
+        return rec is not None and _doc(rec).get("status") in DONE_DELIVERY_STATES
 
     def record_delivery(self, webhook_id: str, status: str, detail: dict[str, Any], now: datetime) -> None:
         doc = json.dumps({"webhook_id": webhook_id, "status": status, "at": now.isoformat(), **detail})

@@ -26,7 +26,7 @@ def _deny(code: str) -> None:
     try:
         from chalice.local import NotAuthorizedError
     except ImportError:  # deployed: API Gateway turns this exact message into a 401
-        raise Exception("Unauthorized") from None  # noqa: TRY002
+        raise Exception("Unauthorized") from None
     raise NotAuthorizedError({"Content-Type": "application/json"}, body)
 
 

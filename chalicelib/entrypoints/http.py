@@ -47,7 +47,7 @@ def error_response(error: OneTripError) -> Response:
     return json_response(error_body(error), status_for(error))
 
 
-def parse_body(model: type[BaseModel], raw: bytes | None) -> Any:
+def parse_body(model: type[BaseModel], raw: str | bytes | None) -> Any:
     if raw is not None and len(raw) > MAX_BODY_BYTES:
         raise ValidationFailed(problems=[Problem("body_too_large", "请求体过大", "The request body is too large",
                                                  "body", {"max_bytes": MAX_BODY_BYTES})])
@@ -108,7 +108,7 @@ def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: fro
 
 def page_params(bp: Blueprint) -> tuple[int, str | None]:
     """`limit` (1–100, default 20) and the opaque `cursor` of a paginated list."""
-    query = bp.current_request.query_params or {}
+    query = dict(bp.current_request.query_params or {})
     raw_limit = query.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise ValidationFailed(problems=[Problem("limit_invalid", "limit 必须是 1 到 100 的整数",

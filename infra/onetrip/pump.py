@@ -223,7 +223,7 @@ class EventPump:
         while not stop_event.is_set():
             try:
                 self.poll_queue(source)
-            except Exception:  # noqa: BLE001 - the pump must outlive any single failure
+            except Exception:
                 log.exception("source=%s poll failed", source)
                 stop_event.wait(1)
 
@@ -244,7 +244,7 @@ class EventPump:
             result = self._invoke(handler_name, {"Records": records})
             failed = failed_ids(result)
             error = None
-        except Exception as exc:  # noqa: BLE001 - a raising handler fails the whole batch
+        except Exception as exc:
             failed, error = None, exc
         all_ids = {r["messageId"] for r in records}
         if failed is not None and not set(failed) <= all_ids:
@@ -289,7 +289,7 @@ class EventPump:
                     self._discover_shards()
                     last_discovery = time.monotonic()
                 handled = self.poll_stream()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("source=stream poll failed")
                 handled = 0
             if not handled:
@@ -319,7 +319,7 @@ class EventPump:
         try:
             result = self._invoke("dispatch", {"Records": records})
             failed, error = failed_ids(result), None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failed, error = None, exc
         sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
         if failed == []:
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"give --outputs or set {OUTPUTS_ENV}")
     # The app reads its settings from the environment the stack set for this process.
     sys.path.insert(0, str(Path(args.project_root).resolve()))
-    import app as app_module  # noqa: PLC0415 - the project's Chalice app, imported late on purpose
+    import app as app_module
 
     stop_event = threading.Event()
 

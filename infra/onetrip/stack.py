@@ -45,7 +45,7 @@ DEFAULT_API_PORT = 8000
 STATE_DIR_NAME = ".onetrip"
 STATE_FILE_NAME = "state.json"
 
-__all__ = ["LocalStack", "app_env", "free_port", "read_state", "stop_pid", "state_path"]
+__all__ = ["LocalStack", "app_env", "free_port", "read_state", "state_path", "stop_pid"]
 
 
 def app_env(outputs: Mapping[str, str], api_port: int,
