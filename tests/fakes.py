@@ -22,17 +22,28 @@ from chalicelib.ports import OutboundMessage, Page, PresignedPost, StoredObject
 from chalicelib.services.deps import Deps
 
 
-def _page(rows: list[tuple[str, Any]], limit: int, cursor: str | None, newest_first: bool) -> Page:
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "The page cursor is invalid", "cursor")])
+
+
+def _page(partition: str, rows: list[tuple[str, Any]], limit: int, cursor: str | None, newest_first: bool) -> Page:
+    """Like the DynamoDB adapter: the cursor names its list and is refused anywhere else."""
     rows = sorted(rows, key=lambda r: r[0], reverse=newest_first)
     if cursor:
         try:
-            last = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
-        except ValueError as exc:
-            raise ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "bad cursor", "cursor")]) from exc
+            doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        except (ValueError, TypeError) as exc:
+            raise _bad_cursor() from exc
+        if not isinstance(doc, dict) or doc.get("list") != partition or not isinstance(doc.get("after"), str):
+            raise _bad_cursor()
+        last = doc["after"]
         rows = [r for r in rows if (r[0] < last if newest_first else r[0] > last)]
     chunk = rows[:limit]
     more = len(rows) > limit
-    next_cursor = base64.urlsafe_b64encode(chunk[-1][0].encode()).decode().rstrip("=") if more else None
+    next_cursor = None
+    if more:
+        raw = json.dumps({"list": partition, "after": chunk[-1][0]}).encode()
+        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return Page([r[1] for r in chunk], next_cursor)
 
 
@@ -60,7 +71,7 @@ class FakeStore:
 
     def list_items(self, limit: int, cursor: str | None) -> Page:
         rows = [(f"ITEM#{code}", self.items[(code, v)]) for code, v in self.latest.items()]
-        return _page(rows, limit, cursor, newest_first=False)
+        return _page("CATALOGUE", rows, limit, cursor, newest_first=False)
 
     def put_department(self, department: Department) -> None:
         self.departments[department.code] = department
@@ -102,7 +113,7 @@ class FakeStore:
 
     def list_applications(self, owner_sub: str, limit: int, cursor: str | None) -> Page:
         rows = [(a.id, copy.deepcopy(a)) for a in self.applications.values() if a.owner_sub == owner_sub]
-        return _page(rows, limit, cursor, newest_first=True)
+        return _page(f"OWNER#{owner_sub}", rows, limit, cursor, newest_first=True)
 
     def accept_application(self, app: Application, expected_version: int, tasks: list[DepartmentTask],
                            events: list[DomainEvent]) -> Application:
@@ -120,7 +131,7 @@ class FakeStore:
 
     def list_tasks(self, department: str, limit: int, cursor: str | None) -> Page:
         rows = [(t.id, copy.deepcopy(t)) for t in self.tasks.values() if t.department == department]
-        return _page(rows, limit, cursor, newest_first=True)
+        return _page(f"INBOX#{department}", rows, limit, cursor, newest_first=True)
 
     def decide_task(self, app: Application, expected_app_version: int, task: DepartmentTask,
                     expected_task_version: int, events: list[DomainEvent]) -> tuple[Application, DepartmentTask]:
@@ -139,7 +150,7 @@ class FakeStore:
         return self.deliveries.get(webhook_id, {}).get("status") in {"delivered", "failed_permanently", "dropped"}
 
     def record_delivery(self, webhook_id: str, status: str, detail: dict[str, Any], now: datetime) -> None:
-        self.deliveries[webhook_id] = {"status": status, **detail}
+        self.deliveries[webhook_id] = {**detail, "status": status}
 
 
 @dataclass

@@ -244,5 +244,5 @@ class DynamoStore:
         return rec is not None and _doc(rec).get("status") in DONE_DELIVERY_STATES
 
     def record_delivery(self, webhook_id: str, status: str, detail: dict[str, Any], now: datetime) -> None:
-        doc = json.dumps({"webhook_id": webhook_id, "status": status, "at": now.isoformat(), **detail})
+        doc = json.dumps({**detail, "webhook_id": webhook_id, "status": status, "at": now.isoformat()})
         self._put(_record(keys.delivery(webhook_id), "delivery", doc))

@@ -56,9 +56,14 @@ class JwtVerifier:
             except (OSError, ValueError) as exc:
                 raise Unauthenticated(code="jwks_unavailable") from exc
             keys = {}
-            for jwk in document.get("keys", []):
-                if jwk.get("kty") == "RSA" and jwk.get("kid") and jwk.get("use", "sig") == "sig":
+            for jwk in document.get("keys", []) if isinstance(document, dict) else []:
+                if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("kid") \
+                        or jwk.get("use", "sig") != "sig":
+                    continue
+                try:
                     keys[jwk["kid"]] = jwt.PyJWK(jwk, algorithm="RS256").key
+                except jwt.PyJWTError:
+                    continue  # one broken key must not lock everyone out
             self._keys = keys
 
     def _key_for(self, kid: str) -> Any:

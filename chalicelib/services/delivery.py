@@ -41,12 +41,14 @@ def deliver(deps: Deps, message_body: str, receive_count: int) -> DeliveryResult
     body = msg["payload"].encode()
     headers = webhook_headers(secrets, wid, int(now.timestamp()), body)
     result = deps.webhooks.send(endpoint.url, headers, body)
-    detail = {"status": result.status, "error": result.error, "attempt": receive_count,
+    detail = {"http_status": result.status, "error": result.error, "attempt": receive_count,
               "endpoint_id": endpoint.id, "event_type": msg.get("event_type")}
     if result.ok:
         deps.store.record_delivery(wid, "delivered", detail, deps.now())
         return DeliveryResult("delivered", result.status)
     if result.permanent:
+        if result.status == 410:  # Gone: the department retired this endpoint; stop sending to it
+            deps.store.put_endpoint(endpoint.model_copy(update={"state": EndpointState.DISABLED}))
         deps.store.record_delivery(wid, "failed_permanently", detail, deps.now())
         return DeliveryResult("failed_permanently", result.status, error=result.error)
     schedule = deps.settings.delivery_backoff

@@ -77,7 +77,7 @@ def api(stack: Stack) -> Iterator[Client]:
     from app import app
 
     _reset_app_caches()
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         yield client
 
 
