@@ -37,7 +37,7 @@ def test_fail_twice_then_succeed_one_webhook_id_one_decision(e2e, departments):
     assert [h["event_type"] for h in hits if h["webhook_id"] != wid] == ["onetrip.case.decided"]
 
     record = e2e.delivery_record(wid)
-    assert (record["status"], record["status"] and record["attempt"]) == ("delivered", 3)
+    assert (record["status"], record["attempt"], record["event_type"]) == ("delivered", 3, "onetrip.task.assigned")
 
     decisions = [a for a in desk.actions if "decision" in a["step"]]
     assert [(a["step"], a["status"]) for a in decisions] == [
