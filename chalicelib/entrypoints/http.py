@@ -118,3 +118,32 @@ def page_params(bp: Blueprint) -> tuple[int, str | None]:
         raise ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "The page cursor is invalid",
                                                  "cursor")])
     return int(raw_limit), cursor
+
+
+# Chalice answers a few requests itself, before any view runs; they get the API's error format too.
+_CHALICE_ERRORS = {
+    "UnsupportedMediaType": ("unsupported_media_type", "请求体必须是 application/json",
+                             "The request body must be application/json"),
+    "MethodNotAllowedError": ("method_not_allowed", "该地址不支持此方法", "This method is not allowed here"),
+    "BadRequest": ("bad_request", "请求无效", "The request is not valid"),
+}
+
+
+def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: rewrite Chalice's own error bodies into `{code, message_zh, message_en}`."""
+    response = get_response(event)
+    if response.status_code < 400 or not isinstance(response.body, dict):
+        return response
+    mapped = _CHALICE_ERRORS.get(str(response.body.get("Code")))
+    if mapped is None:
+        return response
+    code, zh, en = mapped
+    fixed = json_response({"code": code, "message_zh": zh, "message_en": en}, response.status_code)
+    fixed.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
+    return fixed
+
+
+def fresh_log_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every invocation starts with clean log keys (a warm container must not carry the last one's)."""
+    logger.clear_state()
+    return get_response(event)

@@ -274,3 +274,19 @@ def test_openapi_describes_every_route(api, stack):
             assert method.lower() in doc["paths"][path], (method, path)
     assert "CreateApplication" in doc["components"]["schemas"]
     assert doc["paths"]["/v1/applications"]["post"]["security"] == [{"bearer": []}]
+
+
+def test_chalices_own_refusals_use_the_api_error_format(api, stack):
+    status, body = call(api, "POST", "/v1/applications", {**stack.headers(CITIZEN), "Content-Type": "text/plain"},
+                        raw=b"item_code=YQ-AMR-0001")
+    assert (status, body["code"]) == (415, "unsupported_media_type")
+    assert body["message_zh"] and body["message_en"]
+    resp = api.http.delete("/v1/items")
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET"
+    assert json.loads(resp.body)["code"] == "method_not_allowed"
+
+
+def test_openapi_document_is_valid_openapi_3_1(api, stack):
+    from openapi_spec_validator import validate
+
+    validate(call(api, "GET", "/v1/openapi.json")[1])

@@ -1,0 +1,100 @@
+"""At-least-once plumbing through the real handlers: a stream record dispatched twice still acts
+once at the department, and a failing delivery in a batch is the only record handed back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.domain.webhooks import generate_secret
+from chalicelib.services.departments import add_endpoint
+from infra.onetrip.receiver import DemoReceiver
+
+from .conftest import PDF, PNG, call, drain, outbox_images, stream_event, upload, upload_event
+
+OWNER = "citizen-verified"
+
+
+def _accept(api, stack) -> dict:
+    status, draft = call(api, "POST", "/v1/applications", stack.headers(OWNER), {"item_code": "YQ-AMR-0001"})
+    assert status == 201
+    for material, data, ctype in (("application-form", PDF, "application/pdf"),
+                                  ("operator-id", PNG, "image/png"), ("premises-proof", PDF, "application/pdf")):
+        status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
+                              stack.headers(OWNER), {"content_type": ctype})
+        assert status == 201 and upload(ticket, data) in (200, 204)
+        drain(stack, "UploadQueueUrl")
+        api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
+    status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(OWNER))
+    assert status == 200, case
+    return case
+
+
+def _receive(stack, endpoint_ids: set[str]) -> list[dict]:
+    """Messages for our endpoints, received (not deleted) with their real receipt handles."""
+    sqs = stack.aws("sqs")
+    mine = []
+    for _ in range(10):
+        batch = sqs.receive_message(QueueUrl=stack.outputs["DeliveryQueueUrl"], MaxNumberOfMessages=10,
+                                    AttributeNames=["All"], VisibilityTimeout=30).get("Messages", [])
+        if not batch:
+            break
+        mine += [m for m in batch if json.loads(m["Body"])["endpoint_id"] in endpoint_ids]
+    return mine
+
+
+def _lambda_records(messages: list[dict], queue_arn: str) -> dict:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1"} for m in messages]}
+
+
+@pytest.fixture
+def amr_receivers():
+    good = DemoReceiver("yq-amr", [generate_secret()]).start()
+    down = DemoReceiver("yq-amr", [generate_secret()], fail_first=100).start()
+    endpoints = {}
+    for name, receiver in (("good", good), ("down", down)):
+        endpoint, secret = add_endpoint(bootstrap.deps(), "yq-amr", receiver.url, ("onetrip.task.assigned",))
+        receiver.secrets = [secret]
+        endpoints[name] = endpoint
+    yield {"good": good, "down": down}, endpoints
+    good.stop()
+    down.stop()
+    from chalicelib.domain.departments import EndpointState
+
+    for endpoint in endpoints.values():  # later tests must not deliver to receivers that are gone
+        bootstrap.deps().store.put_endpoint(endpoint.model_copy(update={"state": EndpointState.DISABLED}))
+
+
+def test_a_stream_record_dispatched_twice_acts_once_and_only_failures_are_retried(api, stack, amr_receivers):
+    receivers, endpoints = amr_receivers
+    drain(stack, "DeliveryQueueUrl")
+    case = _accept(api, stack)
+    [image] = outbox_images(stack, case["id"])
+    for _ in range(2):  # the stream redelivers a record: same event id, same webhook ids
+        assert api.lambda_.invoke("dispatch", stream_event(image)).payload == {"batchItemFailures": []}
+    messages = _receive(stack, {e.id for e in endpoints.values()})
+    assert len(messages) == 4
+    by_endpoint = {}
+    for m in messages:
+        body = json.loads(m["Body"])
+        by_endpoint.setdefault(body["endpoint_id"], set()).add(body["webhook_id"])
+    assert all(len(ids) == 1 for ids in by_endpoint.values())  # one webhook-id per endpoint
+
+    arn = stack.aws("sqs").get_queue_attributes(QueueUrl=stack.outputs["DeliveryQueueUrl"],
+                                                AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    result = api.lambda_.invoke("deliver", _lambda_records(messages, arn)).payload
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    expected = {m["MessageId"] for m in messages if json.loads(m["Body"])["endpoint_id"] == endpoints["down"].id}
+    assert failed == expected and len(failed) == 2
+    good = [r for r in receivers["good"].received if r["status"] == 204]
+    assert len(good) == 1 and good[0]["signature_ok"]  # the second copy was recognised as delivered
+    # The failed ones were pushed back by the backoff schedule (local: 1 s), not lost.
+    visible_later = stack.aws("sqs").get_queue_attributes(
+        QueueUrl=stack.outputs["DeliveryQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert int(visible_later["ApproximateNumberOfMessagesNotVisible"]) >= 2
