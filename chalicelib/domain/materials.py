@@ -34,6 +34,9 @@ class ObjectFacts:
     head: bytes
     declared_content_type: str
     sha256: str
+    # The Content-Type S3 stored with the object. The POST policy pins it in AWS; a local S3 does not
+    # enforce policies, so it is checked again here.
+    stored_content_type: str | None = None
 
 
 def judge(spec: MaterialSpec, facts: ObjectFacts) -> list[Problem]:
@@ -58,11 +61,13 @@ def judge(spec: MaterialSpec, facts: ObjectFacts) -> list[Problem]:
             f"The file's content is not one of the accepted types ({accepted})",
             target, {"detected": actual, "accepted_types": list(spec.accepted_types)},
         ))
-    elif MIME_TYPES[actual] != facts.declared_content_type:
+    elif MIME_TYPES[actual] != facts.declared_content_type or (
+            facts.stored_content_type is not None and facts.stored_content_type != facts.declared_content_type):
         problems.append(Problem(
             "file_type_mismatch",
             "文件内容与声明的类型不一致",
             "The file's content does not match its declared type",
-            target, {"detected": actual, "declared": facts.declared_content_type},
+            target, {"detected": actual, "declared": facts.declared_content_type,
+                     "stored": facts.stored_content_type},
         ))
     return problems

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..domain.applications import Application, DepartmentTask, Reason
+from ..domain.applications import Application, CaseRecord, DepartmentTask, Reason, TaskRef
 from ..domain.catalogue import ServiceItem
 
 Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -75,33 +75,14 @@ class MaterialView(BaseModel):
     updated_at: str | None
 
 
-class TaskRefView(BaseModel):
-    task_id: str
-    department: str
-    status: str
-    outcome: str | None
-    reasons: list[Reason]
-    decided_at: str | None
-
-
-class CaseView(BaseModel):
-    case_number: str
-    accepted_at: str
-    committed_days: int
-    deadline: str
-    item_version: int
-    item_hash: str
-    applicant: dict[str, str]
-
-
 class ApplicationView(BaseModel):
     id: str
     item_code: str
     item_version: int
     status: str
     materials: list[MaterialView]
-    case: CaseView | None
-    tasks: list[TaskRefView]
+    case: CaseRecord | None
+    tasks: list[TaskRef]
     outcome: str | None
     decided_at: str | None
     created_at: str
@@ -144,7 +125,7 @@ class TaskPage(BaseModel):
 
 
 class TaskDetail(TaskView):
-    case: CaseView | None
+    case: CaseRecord | None
     materials: list[dict[str, Any]]
 
 

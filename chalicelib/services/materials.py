@@ -41,7 +41,7 @@ def verify_material(deps: Deps, key: str) -> VerificationResult:
         if spec is None or stored is None:
             return VerificationResult("ignored", "object_or_spec_missing")
         facts = ObjectFacts(size=stored.size, head=stored.head, declared_content_type=slot.content_type or "",
-                            sha256=stored.sha256)
+                            sha256=stored.sha256, stored_content_type=stored.content_type)
         problems = judge(spec, facts)
         updated = rules.record_verdict(app, material_code, upload_id, facts, problems, deps.now())
         if updated is None:

@@ -140,3 +140,19 @@ def outbox_images(stack: Stack, application_id: str) -> list[dict[str, Any]]:
         TableName=stack.outputs["TableName"], KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
         ExpressionAttributeValues={":p": {"S": f"APP#{application_id}"}, ":s": {"S": "EVT#"}})
     return resp["Items"]
+
+
+def accept_case(api: Any, stack: Stack, owner: str = "citizen-verified") -> dict[str, Any]:
+    """A single-department case (YQ-AMR-0001) accepted for `owner`, its materials verified."""
+    status, draft = call(api, "POST", "/v1/applications", stack.headers(owner), {"item_code": "YQ-AMR-0001"})
+    assert status == 201
+    for material, data, ctype in (("application-form", PDF, "application/pdf"),
+                                  ("operator-id", PNG, "image/png"), ("premises-proof", PDF, "application/pdf")):
+        status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
+                              stack.headers(owner), {"content_type": ctype})
+        assert status == 201 and upload(ticket, data) in (200, 204)
+        drain(stack, "UploadQueueUrl")
+        api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
+    status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(owner))
+    assert status == 200, case
+    return case

@@ -12,24 +12,7 @@ from chalicelib.domain.webhooks import generate_secret
 from chalicelib.services.departments import add_endpoint
 from infra.onetrip.receiver import DemoReceiver
 
-from .conftest import PDF, PNG, call, drain, outbox_images, stream_event, upload, upload_event
-
-OWNER = "citizen-verified"
-
-
-def _accept(api, stack) -> dict:
-    status, draft = call(api, "POST", "/v1/applications", stack.headers(OWNER), {"item_code": "YQ-AMR-0001"})
-    assert status == 201
-    for material, data, ctype in (("application-form", PDF, "application/pdf"),
-                                  ("operator-id", PNG, "image/png"), ("premises-proof", PDF, "application/pdf")):
-        status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
-                              stack.headers(OWNER), {"content_type": ctype})
-        assert status == 201 and upload(ticket, data) in (200, 204)
-        drain(stack, "UploadQueueUrl")
-        api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
-    status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(OWNER))
-    assert status == 200, case
-    return case
+from .conftest import accept_case, drain, outbox_images, stream_event
 
 
 def _receive(stack, endpoint_ids: set[str]) -> list[dict]:
@@ -73,7 +56,7 @@ def amr_receivers():
 def test_a_stream_record_dispatched_twice_acts_once_and_only_failures_are_retried(api, stack, amr_receivers):
     receivers, endpoints = amr_receivers
     drain(stack, "DeliveryQueueUrl")
-    case = _accept(api, stack)
+    case = accept_case(api, stack)
     [image] = outbox_images(stack, case["id"])
     for _ in range(2):  # the stream redelivers a record: same event id, same webhook ids
         assert api.lambda_.invoke("dispatch", stream_event(image)).payload == {"batchItemFailures": []}

@@ -12,7 +12,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.principals import PrincipalKind
 from chalicelib.entrypoints.http import ROUTES
 
-from .conftest import PDF, PNG, call, drain, upload, upload_event
+from .conftest import accept_case, call
 
 OWNER = "citizen-verified"
 FULL_IDS = ("11010519491231002X", "440524188001010014")
@@ -29,18 +29,7 @@ def accepted(stack):
     from app import app
 
     with Client(app, stage_name="local") as api:
-        status, draft = call(api, "POST", "/v1/applications", stack.headers(OWNER), {"item_code": "YQ-AMR-0001"})
-        assert status == 201
-        for material, data, ctype in (("application-form", PDF, "application/pdf"),
-                                      ("operator-id", PNG, "image/png"), ("premises-proof", PDF, "application/pdf")):
-            status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
-                                  stack.headers(OWNER), {"content_type": ctype})
-            assert status == 201 and upload(ticket, data) in (200, 204)
-            drain(stack, "UploadQueueUrl")
-            api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
-        status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(OWNER))
-        assert status == 200, case
-    return case
+        return accept_case(api, stack, OWNER)
 
 
 def _fill(path: str, case: dict, missing: bool) -> str:

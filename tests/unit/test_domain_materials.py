@@ -56,7 +56,16 @@ def test_unknown_bytes_are_refused():
 def test_a_declared_type_other_than_the_content_is_a_mismatch():
     problems = judge(material("photo", types=("pdf", "png")), facts(PNG, "application/pdf"))
     assert codes(problems) == ["file_type_mismatch"]
-    assert problems[0].detail == {"detected": "png", "declared": "application/pdf"}
+    assert problems[0].detail == {"detected": "png", "declared": "application/pdf", "stored": None}
+
+
+def test_a_stored_content_type_other_than_the_declared_one_is_a_mismatch():
+    """Locally S3 does not enforce the POST policy's Content-Type; the verifier catches it."""
+    sample = facts(PNG, "image/png")
+    tampered = type(sample)(**{**sample.__dict__, "stored_content_type": "text/html"})
+    problems = judge(material("photo", types=("png",)), tampered)
+    assert codes(problems) == ["file_type_mismatch"]
+    assert problems[0].detail["stored"] == "text/html"
 
 
 def test_every_reason_is_listed_at_once():
