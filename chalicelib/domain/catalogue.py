@@ -19,6 +19,7 @@ MIME_TYPES: dict[str, str] = {
     "pdf": "application/pdf",
     "jpg": "image/jpeg",
     "png": "image/png",
+    "ofd": "application/ofd",  # GB/T 33190 fixed-layout documents (a ZIP of XML)
 }
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -42,6 +43,7 @@ class MaterialSpec(BaseModel):
     required: bool = True
     accepted_types: tuple[str, ...] = Field(default=("pdf",), min_length=1)
     max_size_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024)
+    max_pages: int | None = Field(default=None, ge=1, le=2000)
 
     @field_validator("accepted_types")
     @classmethod

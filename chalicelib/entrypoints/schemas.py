@@ -20,7 +20,7 @@ class CreateApplication(BaseModel):
 
 class RequestUpload(BaseModel):
     model_config = Strict
-    content_type: Literal["application/pdf", "image/jpeg", "image/png"]
+    content_type: Literal["application/pdf", "image/jpeg", "image/png", "application/ofd"]
     file_name: str | None = Field(default=None, max_length=1024,
                                   description="shown to the applicant only; never part of the storage key")
 
