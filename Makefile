@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up down lint bench clean
+.PHONY: demo test up down lint bench clean package
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ up: $(STAMP)  ## start the local stack in the background (API on :8000, moto on 
 
 down:  ## stop everything `make up` started
 	$(VENV)/bin/onetrip down
+
+STAGE ?= dev
+package: $(STAMP)  ## dist/$(STAGE)/: stateful + application templates and the code, cfn-lint clean (STAGE=dev|prod|all)
+	$(VENV)/bin/onetrip package --stage $(STAGE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -3,20 +3,29 @@
 from chalice import Chalice
 
 from chalicelib.entrypoints.api_applications import applications
+from chalicelib.entrypoints.api_deliveries import deliveries_api
+from chalicelib.entrypoints.api_departments import departments
+from chalicelib.entrypoints.api_enterprises import enterprises
+from chalicelib.entrypoints.api_events import events_api
 from chalicelib.entrypoints.api_items import items
+from chalicelib.entrypoints.api_me import me
 from chalicelib.entrypoints.api_meta import meta
 from chalicelib.entrypoints.api_tasks import tasks
 from chalicelib.entrypoints.auth import auth
 from chalicelib.entrypoints.http import fresh_log_context, uniform_errors
 from chalicelib.entrypoints.on_delivery import deliveries
+from chalicelib.entrypoints.on_retry_sweep import retry_sweep
 from chalicelib.entrypoints.on_stream import stream
 from chalicelib.entrypoints.on_upload import uploads
+from chalicelib.entrypoints.telemetry import correlate
 
 app = Chalice(app_name="onetrip", configure_logs=False)
 app.api.cors = False
 
-for blueprint in (auth, items, applications, tasks, meta, uploads, stream, deliveries):
+for blueprint in (auth, items, applications, tasks, me, enterprises, meta, uploads, stream, deliveries,
+                  departments, deliveries_api, events_api, retry_sweep):
     app.register_blueprint(blueprint)
 
 app.register_middleware(fresh_log_context, "all")
+app.register_middleware(correlate, "all")  # after the clear: ids, then the metrics flush
 app.register_middleware(uniform_errors, "http")

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from .config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from .adapters.jwt_verifier import JwtVerifier
+    from .adapters.jwt_verifier import IssuerRouter, JwtVerifier
     from .services.deps import Deps
 
 _deps: Deps | None = None
-_verifier: JwtVerifier | None = None
+_verifier: JwtVerifier | IssuerRouter | None = None
 
 
 def deps() -> Deps:
@@ -25,20 +25,27 @@ def deps() -> Deps:
     return _deps
 
 
-def verifier() -> JwtVerifier:
+def verifier() -> JwtVerifier | IssuerRouter:
+    """The token verifier: one per configured issuer (ONETRIP_ISSUER and ONETRIP_JWKS_URL are paired
+    comma-separated lists)."""
     global _verifier
     if _verifier is None:
-        from .adapters.jwt_verifier import JwtVerifier
+        from .adapters.jwt_verifier import IssuerRouter, JwtVerifier
 
         settings = get_settings()
-        if not settings.is_local and not settings.jwks_url.startswith("https://"):
+        issuers = [i.strip() for i in settings.issuer.split(",") if i.strip()]
+        urls = [u.strip() for u in settings.jwks_url.split(",") if u.strip()]
+        if len(issuers) != len(urls):
+            raise RuntimeError("ONETRIP_ISSUER and ONETRIP_JWKS_URL must list the same number of entries")
+        if not settings.is_local and not all(u.startswith("https://") for u in urls):
             # moto's signing key is public: a deployed stage only trusts a real issuer over TLS.
-            raise RuntimeError("deployed stages need an https JWKS URL")
-        _verifier = JwtVerifier(settings.jwks_url, settings.issuer, settings.audiences)
+            raise RuntimeError("deployed stages need https JWKS URLs")
+        verifiers = [JwtVerifier(u, i, settings.audiences) for i, u in zip(issuers, urls, strict=True)]
+        _verifier = verifiers[0] if len(verifiers) == 1 else IssuerRouter(verifiers)
     return _verifier
 
 
-def override(new_deps: Deps | None = None, new_verifier: JwtVerifier | None = None) -> None:
+def override(new_deps: Deps | None = None, new_verifier: JwtVerifier | IssuerRouter | None = None) -> None:
     global _deps, _verifier
     _deps, _verifier = new_deps, new_verifier
 
@@ -46,35 +53,78 @@ def override(new_deps: Deps | None = None, new_verifier: JwtVerifier | None = No
 def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = None) -> Deps:
     """The production wiring; `make_client` lets admin tools and tests aim it at another endpoint."""
     from .adapters import aws
+    from .adapters.cognito import CognitoDirectory
     from .adapters.dynamodb import DynamoStore
-    from .adapters.kms import KmsCipher
+    from .adapters.identity_verifier import HttpsIdentityVerifier, ReferenceRegistryVerifier
+    from .adapters.kms import KmsBlindIndex, KmsCipher
     from .adapters.s3 import S3FileStore
+    from .adapters.sandbox import SandboxedInspector
     from .adapters.sqs import SqsDeliveryQueue
     from .services.deps import Deps
 
-    client = make_client or aws.client
+    build = make_client or aws.client
+
+    def client(service: str) -> Any:
+        # Each adapter's client is built on its first call: a function's first response pays only for
+        # the clients it uses (building a boto3 client loads its service model: ~30–150 ms each).
+        return _LazyClient(lambda: build(service))
+
+    store = DynamoStore(client("dynamodb"), settings.table_name)
+    blind_index = KmsBlindIndex(client("kms"), settings.blind_index_key_id)
+    verifier: Any
+    if settings.identity_verifier == "https":
+        verifier = HttpsIdentityVerifier(settings.identity_verifier_url, settings.identity_verifier_token)
+    else:
+        verifier = ReferenceRegistryVerifier(store, blind_index)
     return Deps(
         settings=settings,
-        store=DynamoStore(client("dynamodb"), settings.table_name),
+        store=store,
         files=S3FileStore(client("s3"), settings.bucket_name, settings.kms_key_id),
         cipher=KmsCipher(client("kms"), settings.kms_key_id),
         queue=SqsDeliveryQueue(client("sqs"), settings.delivery_queue_url),
-        webhooks=_LazySender(settings.allow_loopback_webhooks),
+        webhooks=_LazySender(settings.allow_loopback_webhooks, settings.delivery_timeout_seconds),
+        blind_index=blind_index,
+        identity_verifier=verifier,
+        directory=CognitoDirectory(lambda: client("cognito-idp"), settings.user_pool_id),
+        inspector=SandboxedInspector(),
+        notifier=_notifier(settings, client),
     )
+
+
+def _notifier(settings: Settings, client: Callable[[str], Any]) -> Any:
+    if not settings.alerts_topic_arn:
+        return None
+    from .adapters.sns import SnsNotifier
+
+    return SnsNotifier(client("sns"), settings.alerts_topic_arn)
+
+
+class _LazyClient:
+    """Stands for a boto3 client and builds it on first attribute access."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._build()
+        return getattr(self._client, name)
 
 
 class _LazySender:
     """Builds the HTTP sender (and its TLS context) only in the function that delivers webhooks."""
 
-    def __init__(self, allow_loopback: bool) -> None:
+    def __init__(self, allow_loopback: bool, timeout: float = 15.0) -> None:
         self._allow_loopback = allow_loopback
+        self._timeout = timeout
         self._sender: object | None = None
 
     def _get(self):  # type: ignore[no-untyped-def]
         if self._sender is None:
             from .adapters.webhook_sender import WebhookSender
 
-            self._sender = WebhookSender(allow_loopback=self._allow_loopback)
+            self._sender = WebhookSender(allow_loopback=self._allow_loopback, timeout=self._timeout)
         return self._sender
 
     def send(self, url, headers, body):  # type: ignore[no-untyped-def]

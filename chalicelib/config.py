@@ -27,7 +27,29 @@ class Settings(BaseModel):
     # Seconds before the n-th redelivery of a failed webhook. Production follows the quality bar's
     # schedule over about three days; the local stack shortens it so a demo outage heals in seconds.
     delivery_backoff: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+    # Department delivery (issue 5). Each retry waits its schedule entry ± this fraction.
+    delivery_jitter: float = Field(default=0.2, ge=0, le=0.5)
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0, le=15)
+    # Waits up to this long ride on SQS DelaySeconds (AWS caps it at 900); longer ones go to the
+    # due-time store and the sweep. Tests lower it to exercise the sweep on a compressed clock.
+    delivery_max_queue_delay: int = Field(default=900, ge=0, le=900)
+    # Circuit breaker: this many failures in a row open an endpoint's circuit for the cool-down.
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: int = Field(default=300, ge=1)
+    # A claimed attempt whose worker went silent this long is taken over (HTTP timeout plus margin).
+    delivery_claim_lease_seconds: int = Field(default=60, ge=1)
+    # Concurrent requests per endpoint inside one `deliver` batch (each on its own kept-alive connection).
+    endpoint_parallelism: int = Field(default=4, ge=1, le=10)
+    alerts_topic_arn: str = ""
+    # The missed-events pull shows events older than this, so a slower concurrent commit is never skipped.
+    events_settle_seconds: int = Field(default=5, ge=0, le=300)
     api_base_url: str = ""
+    user_pool_id: str = ""
+    blind_index_key_id: str = ""
+    # "reference": the local stage's registry of demo people; "https": the authority's service.
+    identity_verifier: str = "reference"
+    identity_verifier_url: str = ""
+    identity_verifier_token: str = ""
     upload_url_ttl_seconds: int = Field(default=900, le=900)
     download_url_ttl_seconds: int = Field(default=300, le=900)
     region: str = "us-east-1"
@@ -54,13 +76,31 @@ class Settings(BaseModel):
             "audiences": csv("ONETRIP_AUDIENCES"),
             "allow_loopback_webhooks": env.get("ONETRIP_ALLOW_LOOPBACK_WEBHOOKS", "") == "1",
             "api_base_url": env.get("ONETRIP_API_BASE_URL", ""),
+            "user_pool_id": env.get("ONETRIP_USER_POOL_ID", ""),
+            "blind_index_key_id": env.get("ONETRIP_BLIND_INDEX_KEY_ID", ""),
+            "identity_verifier": env.get("ONETRIP_IDENTITY_VERIFIER", "reference"),
+            "identity_verifier_url": env.get("ONETRIP_IDENTITY_VERIFIER_URL", ""),
+            "identity_verifier_token": env.get("ONETRIP_IDENTITY_VERIFIER_TOKEN", ""),
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         }
         if backoff := csv("ONETRIP_DELIVERY_BACKOFF"):
             values["delivery_backoff"] = tuple(int(b) for b in backoff)
+        for name, key, kind in (("ONETRIP_DELIVERY_JITTER", "delivery_jitter", float),
+                                ("ONETRIP_DELIVERY_TIMEOUT", "delivery_timeout_seconds", float),
+                                ("ONETRIP_DELIVERY_MAX_QUEUE_DELAY", "delivery_max_queue_delay", int),
+                                ("ONETRIP_BREAKER_THRESHOLD", "breaker_threshold", int),
+                                ("ONETRIP_BREAKER_COOLDOWN", "breaker_cooldown_seconds", int),
+                                ("ONETRIP_DELIVERY_CLAIM_LEASE", "delivery_claim_lease_seconds", int),
+                                ("ONETRIP_ENDPOINT_PARALLELISM", "endpoint_parallelism", int),
+                                ("ONETRIP_EVENTS_SETTLE", "events_settle_seconds", int)):
+            if env.get(name):
+                values[key] = kind(env[name])
+        values["alerts_topic_arn"] = env.get("ONETRIP_ALERTS_TOPIC_ARN", "")
         settings = cls.model_validate(values)
         if settings.allow_loopback_webhooks and not settings.is_local:
             raise ValueError("ONETRIP_ALLOW_LOOPBACK_WEBHOOKS is for the local stage only")
+        if settings.identity_verifier == "reference" and not settings.is_local:
+            raise ValueError("the reference identity registry is for the local stage only")
         return settings
 
 

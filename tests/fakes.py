@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.adapters.sandbox import SandboxedInspector
 from chalicelib.config import Settings
 from chalicelib.domain.applications import Application, DepartmentTask
 from chalicelib.domain.catalogue import ServiceItem
 from chalicelib.domain.departments import Department, Endpoint
+from chalicelib.domain.enterprises import AgentAuthorization, Enterprise
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, Problem, ValidationFailed
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.identity import VerifiedIdentity
 from chalicelib.ports import OutboundMessage, Page, PresignedPost, StoredObject
 from chalicelib.services.deps import Deps
+from tests.fake_delivery import FakeDeliveryRecords
 
 
 def _bad_cursor() -> ValidationFailed:
@@ -47,19 +50,28 @@ def _page(partition: str, rows: list[tuple[str, Any]], limit: int, cursor: str |
     return Page([r[1] for r in chunk], next_cursor)
 
 
-class FakeStore:
+class FakeStore(FakeDeliveryRecords):
     def __init__(self) -> None:
         self.items: dict[tuple[str, int], ServiceItem] = {}
         self.latest: dict[str, int] = {}
+        self.drafts: dict[str, ServiceItem] = {}
         self.departments: dict[str, Department] = {}
         self.endpoints: dict[tuple[str, str], Endpoint] = {}
         self.identities: dict[str, VerifiedIdentity] = {}
+        self.identity_index: dict[str, str] = {}
+        self.registry: set[str] = set()
+        self.enterprises: dict[str, Enterprise] = {}
+        self.credit_codes: dict[str, str] = {}
+        self.authorizations: dict[tuple[str, str], AgentAuthorization] = {}
         self.applications: dict[str, Application] = {}
         self.tasks: dict[str, DepartmentTask] = {}
         self.outbox: list[DomainEvent] = []
         self.deliveries: dict[str, dict[str, Any]] = {}
 
     def put_item(self, item: ServiceItem) -> None:
+        existing = self.items.get((item.code, item.version))
+        if existing is not None and existing.content_hash != item.content_hash:
+            raise ConcurrentUpdate()  # like the adapter's condition: a published version is immutable
         self.items[(item.code, item.version)] = item
         self.latest[item.code] = max(self.latest.get(item.code, 0), item.version)
 
@@ -72,6 +84,23 @@ class FakeStore:
     def list_items(self, limit: int, cursor: str | None) -> Page:
         rows = [(f"ITEM#{code}", self.items[(code, v)]) for code, v in self.latest.items()]
         return _page("CATALOGUE", rows, limit, cursor, newest_first=False)
+
+    def put_draft(self, item: ServiceItem) -> None:
+        # Like the adapter: only what the author set survives the round trip (the linter relies on it).
+        self.drafts[item.code] = ServiceItem.model_validate(item.model_dump(mode="json", exclude_unset=True))
+
+    def get_draft(self, code: str) -> ServiceItem | None:
+        return self.drafts.get(code)
+
+    def list_drafts(self, limit: int, cursor: str | None) -> Page:
+        return _page("DRAFTS", [(f"ITEM#{c}", d) for c, d in self.drafts.items()], limit, cursor, newest_first=False)
+
+    def delete_draft(self, code: str) -> None:
+        self.drafts.pop(code, None)
+
+    def open_applications(self, code: str, version: int) -> int:
+        return sum(1 for a in self.applications.values()
+                   if a.item_code == code and a.item_version == version and a.status != "decided")
 
     def put_department(self, department: Department) -> None:
         self.departments[department.code] = department
@@ -90,6 +119,37 @@ class FakeStore:
 
     def get_identity(self, sub: str) -> VerifiedIdentity | None:
         return self.identities.get(sub)
+
+    def bind_identity(self, identity: VerifiedIdentity) -> None:
+        holder = self.identity_index.get(identity.id_number_index)
+        if holder is not None and holder != identity.sub:
+            raise Conflict(code="identity_already_bound")
+        self.identity_index[identity.id_number_index] = identity.sub
+        self.identities[identity.sub] = identity
+
+    def create_enterprise(self, enterprise: Enterprise) -> None:
+        if enterprise.credit_code_index in self.credit_codes or enterprise.id in self.enterprises:
+            raise Conflict(code="enterprise_exists")
+        self.credit_codes[enterprise.credit_code_index] = enterprise.id
+        self.enterprises[enterprise.id] = enterprise
+
+    def get_enterprise(self, enterprise_id: str) -> Enterprise | None:
+        return self.enterprises.get(enterprise_id)
+
+    def put_authorization(self, authorization: AgentAuthorization) -> None:
+        self.authorizations[(authorization.agent_sub, authorization.enterprise_id)] = authorization
+
+    def get_authorization(self, agent_sub: str, enterprise_id: str) -> AgentAuthorization | None:
+        return self.authorizations.get((agent_sub, enterprise_id))
+
+    def list_authorizations(self, agent_sub: str) -> list[AgentAuthorization]:
+        return [a for (sub, _), a in sorted(self.authorizations.items()) if sub == agent_sub]
+
+    def put_registry_entry(self, entry_index: str) -> None:
+        self.registry.add(entry_index)
+
+    def registry_entry_exists(self, entry_index: str) -> bool:
+        return entry_index in self.registry
 
     def create_application(self, app: Application) -> None:
         if app.id in self.applications:
@@ -111,6 +171,14 @@ class FakeStore:
         self.applications[app.id] = saved
         return copy.deepcopy(saved)
 
+    def save_application_with_events(self, app: Application, expected_version: int,
+                                     events: list[DomainEvent]) -> Application:
+        self._check_app(app.id, expected_version)
+        saved = app.model_copy(update={"version": expected_version + 1})
+        self.applications[app.id] = saved
+        self.outbox.extend(events)
+        return copy.deepcopy(saved)
+
     def list_applications(self, owner_sub: str, limit: int, cursor: str | None) -> Page:
         rows = [(a.id, copy.deepcopy(a)) for a in self.applications.values() if a.owner_sub == owner_sub]
         return _page(f"OWNER#{owner_sub}", rows, limit, cursor, newest_first=True)
@@ -129,8 +197,11 @@ class FakeStore:
     def get_task(self, task_id: str) -> DepartmentTask | None:
         return copy.deepcopy(self.tasks.get(task_id))
 
-    def list_tasks(self, department: str, limit: int, cursor: str | None) -> Page:
-        rows = [(t.id, copy.deepcopy(t)) for t in self.tasks.values() if t.department == department]
+    def list_tasks(self, department: str, limit: int, cursor: str | None, status: str | None = None) -> Page:
+        from chalicelib.adapters.keys import inbox_sort
+
+        rows = [(inbox_sort(t.status.value, t.id), copy.deepcopy(t)) for t in self.tasks.values()
+                if t.department == department and (status is None or t.status.value == status)]
         return _page(f"INBOX#{department}", rows, limit, cursor, newest_first=True)
 
     def decide_task(self, app: Application, expected_app_version: int, task: DepartmentTask,
@@ -147,6 +218,9 @@ class FakeStore:
         return copy.deepcopy(saved_app), copy.deepcopy(saved_task)
 
     def delivery_done(self, webhook_id: str) -> bool:
+        state = self.get_delivery(webhook_id)
+        if state is not None:
+            return state.finished and state.status.value != "dead"
         return self.deliveries.get(webhook_id, {}).get("status") in {"delivered", "failed_permanently", "dropped"}
 
     def record_delivery(self, webhook_id: str, status: str, detail: dict[str, Any], now: datetime) -> None:
@@ -158,20 +232,32 @@ class FakeFiles:
     objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)
 
-    def presigned_post(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedPost:
-        self.posts.append({"key": key, "content_type": content_type, "max_size": max_size, "expires_in": expires_in})
+    quarantined: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def presigned_post(self, key: str, content_type: str, max_size: int, expires_in: int,
+                       key_prefix: str | None = None) -> PresignedPost:
+        self.posts.append({"key": key, "content_type": content_type, "max_size": max_size, "expires_in": expires_in,
+                           "key_prefix": key_prefix})
         return PresignedPost(url="https://uploads.example/", fields={"key": key, "Content-Type": content_type},
                              key=key, expires_at="2030-01-01T00:00:00+00:00", max_size=max_size)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = (data, content_type)
 
-    def inspect(self, key: str, head_bytes: int) -> StoredObject | None:
+    def inspect(self, key: str, head_bytes: int, keep_bytes: int = 0) -> StoredObject | None:
         if key not in self.objects:
             return None
         data, content_type = self.objects[key]
         return StoredObject(size=len(data), head=data[:head_bytes], content_type=content_type,
-                            sha256=hashlib.sha256(data).hexdigest())
+                            sha256=hashlib.sha256(data).hexdigest(),
+                            data=data if 0 < len(data) <= keep_bytes else None)
+
+    def quarantine(self, key: str) -> bool:
+        """Like the S3 adapter: move to `quarantine/<key>`; True if it moved now (idempotent)."""
+        if key not in self.objects:
+            return False
+        self.quarantined["quarantine/" + key] = self.objects.pop(key)
+        return True
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         return f"https://downloads.example/{key}?expires={expires_in}"
@@ -242,5 +328,6 @@ class FixedClock:
 
 
 def fake_deps(**settings: Any) -> Deps:
+    # The content checks are the real ones in their real sandbox (local, deterministic): not faked.
     return Deps(settings=Settings(**settings), store=FakeStore(), files=FakeFiles(), cipher=FakeCipher(),
-                queue=FakeQueue(), webhooks=FakeWebhooks(), now=FixedClock())
+                queue=FakeQueue(), webhooks=FakeWebhooks(), now=FixedClock(), inspector=SandboxedInspector())

@@ -1,12 +1,19 @@
-"""The floor of the mandated stack: one Chalice route, importing boto3, pydantic and a Powertools Logger."""
+"""The floor of the mandated stack: one Chalice app importing boto3, pydantic and a Powertools Logger.
 
-import boto3  # noqa: F401
+`/` answers without AWS (the floor of an import plus a response); `/item` builds a DynamoDB client on
+first use and reads one item (the floor of any function's first AWS-backed response).
+"""
+
+import os
+
+import boto3
 from aws_lambda_powertools import Logger
 from chalice import Chalice
 from pydantic import BaseModel
 
 app = Chalice(app_name="floor", configure_logs=False)
 logger = Logger(service="floor")
+_clients: dict[str, object] = {}
 
 
 class Hello(BaseModel):
@@ -16,3 +23,12 @@ class Hello(BaseModel):
 @app.route("/")
 def index() -> dict:
     return Hello(hello="world").model_dump()
+
+
+@app.route("/item")
+def item() -> dict:
+    if "dynamodb" not in _clients:
+        _clients["dynamodb"] = boto3.client("dynamodb")
+    found = _clients["dynamodb"].get_item(  # type: ignore[attr-defined]
+        TableName=os.environ["ONETRIP_TABLE"], Key={"pk": {"S": "ITEM#YQ-AMR-0001"}, "sk": {"S": "LATEST"}})
+    return Hello(hello=str("Item" in found)).model_dump()

@@ -44,6 +44,10 @@ class JwtVerifier:
         self._lock = threading.Lock()
         self.fetch_count = 0
 
+    @property
+    def issuer(self) -> str:
+        return self._issuer
+
     def _refresh(self) -> None:
         with self._lock:
             now = self._clock()
@@ -103,3 +107,23 @@ class JwtVerifier:
         if claims.get("client_id") not in self._audiences:
             raise Unauthenticated(code="token_client_invalid")
         return claims
+
+
+class IssuerRouter:
+    """Several trusted issuers (e.g. one user pool for people, one for machine clients): the token's
+    unverified `iss` only selects which issuer's keys must verify it; nothing is trusted before that."""
+
+    def __init__(self, verifiers: list[JwtVerifier]) -> None:
+        self._by_issuer = {v.issuer: v for v in verifiers}
+
+    def verify(self, token: str) -> dict[str, Any]:
+        if token.count(".") != 2:
+            raise Unauthenticated(code="token_malformed")
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(code="token_malformed") from exc
+        verifier = self._by_issuer.get(str(unverified.get("iss", "")))
+        if verifier is None:
+            raise Unauthenticated(code="token_issuer_invalid")
+        return verifier.verify(token)

@@ -1,4 +1,4 @@
-"""The delivery queue: fan-out messages in batches of ten, and backoff by message visibility."""
+"""The delivery queue: fan-out and retry messages in batches of ten (with DelaySeconds up to 15 min)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ class SqsDeliveryQueue:
         for start in range(0, len(messages), 10):
             batch = messages[start:start + 10]
             entries = [{"Id": str(i), "MessageBody": m.body,
-                        "MessageAttributes": {"webhook_id": {"DataType": "String", "StringValue": m.id}}}
+                        "MessageAttributes": {"webhook_id": {"DataType": "String", "StringValue": m.id}},
+                        **({"DelaySeconds": min(m.delay_seconds, 900)} if m.delay_seconds else {})}
                        for i, m in enumerate(batch)]
             resp = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             if resp.get("Failed"):
                 raise QueueSendError(f"{len(resp['Failed'])} delivery messages were not queued")
 
     def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
-        # SQS caps a message's visibility at 12 hours; longer waits come with the delivery issue.
+        # SQS caps a message's visibility at 12 hours; `deliver` only uses it for short waits (a claimed
+        # attempt's lease); retries travel as new delayed messages or due-time records.
         self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt_handle,
                                             VisibilityTimeout=max(0, min(delay_seconds, 43200)))

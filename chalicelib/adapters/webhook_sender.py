@@ -19,6 +19,8 @@ SSRF guard
   carries the original ``Host`` header, and for https the TLS handshake sends
   the original host name as SNI and verifies the certificate against it.
 * Redirects are never followed (a 3xx is a permanent failure).
+* Connections are kept alive per vetted (host, port, IP) and reused by later sends of the same
+  warm function; each send still resolves and vets the host first.
 
 Limitations: the timeout applies to each socket operation (connect, each
 read), not to the whole exchange; at most 64 KiB of a response body is read.
@@ -30,6 +32,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ USER_AGENT = "OneTrip-Webhooks/1.0"
 _RETRYABLE_4XX = frozenset({408, 409, 429})
 _PERMANENT_ERRORS = frozenset({"blocked_address", "invalid_url"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_MAX_IDLE_PER_TARGET = 10
 
 Resolver = Callable[[str, int], Sequence[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -210,9 +214,13 @@ class WebhookSender:
         *,
         resolver: Resolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        keep_alive: bool = True,
     ) -> None:
         self.allow_loopback = allow_loopback
         self.timeout = timeout
+        self.keep_alive = keep_alive
+        self._pool: dict[tuple[str, str, int, str], list[http.client.HTTPConnection]] = {}
+        self._pool_lock = threading.Lock()
         self._resolve: Resolver = resolver or _default_resolver
         self._ssl_context = ssl_context or ssl.create_default_context()
 
@@ -282,6 +290,27 @@ class WebhookSender:
             )
         return _PinnedHTTPConnection(target.host, target.port, ip=ip, timeout=self.timeout)
 
+    def _checkout(self, key: tuple[str, str, int, str]) -> http.client.HTTPConnection | None:
+        with self._pool_lock:
+            idle = self._pool.get(key)
+            return idle.pop() if idle else None
+
+    def _checkin(self, key: tuple[str, str, int, str], conn: http.client.HTTPConnection) -> None:
+        with self._pool_lock:
+            idle = self._pool.setdefault(key, [])
+            if len(idle) < _MAX_IDLE_PER_TARGET:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        """Close every kept-alive connection."""
+        with self._pool_lock:
+            pools, self._pool = self._pool, {}
+        for idle in pools.values():
+            for conn in idle:
+                conn.close()
+
     def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         started = time.monotonic()
 
@@ -295,6 +324,7 @@ class WebhookSender:
             return SendResult(status, error, retry_after, elapsed, detail)
 
         try:
+            # Vetted at every send, kept-alive connection or not: DNS can change after registration.
             target = self._vet(url)
         except _Refused as refused:
             return done(None, refused.code, detail=refused.reason)
@@ -303,35 +333,58 @@ class WebhookSender:
         request_headers.update(headers)
         last_error: tuple[str, str] = ("connection_error", "no address")
         for ip in target.addresses:
-            conn = self._connection(target, ip)
-            try:
+            key = (target.scheme, target.host, target.port, ip)
+            conn = self._checkout(key) if self.keep_alive else None
+            reused = conn is not None
+            if conn is None:
+                conn = self._connection(target, ip)
                 try:
                     conn.connect()
                 except (ssl.SSLError, ssl.CertificateError) as exc:
+                    conn.close()
                     return done(None, "tls_error", detail=str(exc))
                 except TimeoutError:
+                    conn.close()
                     last_error = ("timeout", f"connect to {ip} timed out")
                     continue
                 except OSError as exc:
+                    conn.close()
                     last_error = ("connection_error", f"{ip}: {exc}")
                     continue
+            keep = False
+            try:
                 try:
                     conn.request("POST", target.path, body=body, headers=request_headers)
                     response = conn.getresponse()
-                    response.read(MAX_RESPONSE_BYTES)
-                except TimeoutError:
-                    return done(None, "timeout", detail="no answer within timeout")
-                except http.client.HTTPException as exc:
-                    return done(None, "protocol_error", detail=type(exc).__name__)
-                except OSError as exc:
-                    return done(None, "connection_error", detail=str(exc))
-                status = response.status
-                retry_after = parse_retry_after(response.getheader("Retry-After"))
-                if 300 <= status < 400:
-                    return done(
-                        status, "redirect_not_followed", retry_after, detail=response.getheader("Location")
-                    )
-                return done(status, None, retry_after)
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    if not reused:
+                        raise
+                    # The server closed an idle kept-alive connection before reading this request:
+                    # nothing reached it, so send once more on a fresh connection.
+                    conn.close()
+                    conn = self._connection(target, ip)
+                    conn.request("POST", target.path, body=body, headers=request_headers)
+                    response = conn.getresponse()
+                response.read(MAX_RESPONSE_BYTES)
+                keep = self.keep_alive and not response.will_close and response.isclosed()
+            except TimeoutError:
+                return done(None, "timeout", detail="no answer within timeout")
+            except http.client.HTTPException as exc:
+                return done(None, "protocol_error", detail=type(exc).__name__)
+            except (ssl.SSLError, ssl.CertificateError) as exc:
+                return done(None, "tls_error", detail=str(exc))
+            except OSError as exc:
+                return done(None, "connection_error", detail=str(exc))
             finally:
-                conn.close()
+                if keep:
+                    self._checkin(key, conn)
+                else:
+                    conn.close()
+            status = response.status
+            retry_after = parse_retry_after(response.getheader("Retry-After"))
+            if 300 <= status < 400:
+                return done(
+                    status, "redirect_not_followed", retry_after, detail=response.getheader("Location")
+                )
+            return done(status, None, retry_after)
         return done(None, last_error[0], detail=last_error[1])

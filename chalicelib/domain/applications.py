@@ -16,17 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .calendar import add_working_days
+from .calendar import deadline_after
 from .catalogue import ServiceItem
-from .errors import Conflict, Problem, ValidationFailed
+from .checklist import needed_materials
+from .errors import Conflict, Forbidden, Problem, ValidationFailed
 from .events import DomainEvent
 from .identity import AssuranceLevel, VerifiedIdentity
 from .ids import new_id
 from .materials import ObjectFacts
 from .principals import Principal
 
-# Applicants must be real-name verified (L2 or above) before a case is accepted in their name.
-REQUIRED_ASSURANCE = AssuranceLevel.L2
 _LEVEL_ORDER = {AssuranceLevel.L1: 1, AssuranceLevel.L2: 2, AssuranceLevel.L3: 3}
 
 
@@ -57,7 +56,10 @@ class MaterialSlot(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str
+    # Needed from this applicant as an upload, given the item and the form answers (conditional
+    # materials included when their condition holds; materials the bus obtains itself excluded).
     required: bool
+    source: str = "upload"  # "upload", or "bus": obtained by the bus (e-certificate, department record)
     status: MaterialStatus = MaterialStatus.MISSING
     upload_id: str | None = None
     key: str | None = None
@@ -67,6 +69,30 @@ class MaterialSlot(BaseModel):
     sha256: str | None = None
     problems: list[dict[str, Any]] = Field(default_factory=list)
     updated_at: str | None = None
+    # Non-blocking findings (e.g. a photo's GPS location), told to the applicant and the department.
+    notices: list[dict[str, Any]] = Field(default_factory=list)
+    # When the same content was already judged for this slot, the upload whose verdict was reused.
+    verdict_reused_from: str | None = None
+    # Verdicts by content (SHA-256) of earlier uploads to this slot, newest last, bounded.
+    judged: list[JudgedContent] = Field(default_factory=list)
+
+    def earlier_verdict(self, sha256: str, content_type: str) -> JudgedContent | None:
+        return next((j for j in reversed(self.judged) if j.sha256 == sha256 and j.content_type == content_type),
+                    None)
+
+
+class JudgedContent(BaseModel):
+    """One verdict on one content in one slot: the same bytes uploaded again get it without a second
+    verification (content identity by SHA-256; the spec is the slot's, pinned for the application)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha256: str
+    content_type: str
+    upload_id: str
+    status: MaterialStatus
+    problems: list[dict[str, Any]] = Field(default_factory=list)
+    notices: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Reason(BaseModel):
@@ -99,9 +125,15 @@ class CaseRecord(BaseModel):
     accepted_at: str
     committed_days: int
     deadline: str
+    # True while the deadline reaches a year whose holiday schedule is not imported yet (weekends only).
+    deadline_provisional: bool = False
     item_version: int
     item_hash: str
+    # The provincial base code (基本编码), for reporting city sub-items under the province's item.
+    base_code: str = ""
     applicant: dict[str, str]
+    # Materials the bus obtains itself (e-certificates, department records) instead of an upload.
+    to_obtain: list[str] = Field(default_factory=list)
 
 
 class Application(BaseModel):
@@ -121,6 +153,10 @@ class Application(BaseModel):
     tasks: list[TaskRef] = Field(default_factory=list)
     outcome: Outcome | None = None
     decided_at: str | None = None
+    # The applicant's answers to the item's form (validated against the pinned version's form).
+    answers: dict[str, Any] = Field(default_factory=dict)
+    # Set when an enterprise agent applies on an enterprise's behalf: id, name and masked credit code.
+    enterprise: dict[str, str] | None = None
 
     def is_owned_by(self, principal: Principal) -> bool:
         return secrets.compare_digest(self.owner_sub, principal.sub)
@@ -143,6 +179,9 @@ class DepartmentTask(BaseModel):
     created_at: str
     deadline: str
     decided_at: str | None = None
+    # Who in the department took it (POST /v1/tasks/{id}/claim): an officer's or system's subject.
+    claimed_by: str | None = None
+    claimed_at: str | None = None
     version: int = 0
 
 
@@ -150,17 +189,43 @@ def _iso(now: datetime) -> str:
     return now.isoformat(timespec="milliseconds")
 
 
-def new_application(app_id: str, owner: Principal, item: ServiceItem, now: datetime) -> Application:
+def new_application(app_id: str, owner: Principal, item: ServiceItem, now: datetime,
+                    answers: dict[str, Any] | None = None, typed_answers: dict[str, Any] | None = None,
+                    ) -> Application:
     slots = {m.code: MaterialSlot(code=m.code, required=m.required) for m in item.materials}
-    return Application(
+    app = Application(
         id=app_id, owner_sub=owner.sub, owner_kind=owner.kind.value, item_code=item.code,
         item_version=item.version, materials=slots, created_at=_iso(now), updated_at=_iso(now),
     )
+    return apply_answers(app, item, answers or {}, typed_answers or {}, now)
+
+
+def apply_answers(app: Application, item: ServiceItem, answers: dict[str, Any], typed_answers: dict[str, Any],
+                  now: datetime) -> Application:
+    """Record the form answers (already validated against the item's form) and derive from them which
+    materials this applicant must upload and which the bus obtains itself."""
+    require_draft(app)
+    needed = {m.code for m in needed_materials(item, typed_answers)}
+    slots = {}
+    for spec in item.materials:
+        slots[spec.code] = app.materials[spec.code].model_copy(update={
+            "required": spec.code in needed and not spec.obtained_by_bus,
+            "source": "bus" if spec.obtained_by_bus else "upload"})
+    return app.model_copy(update={"answers": dict(answers), "materials": slots, "updated_at": _iso(now)})
+
+
+def obtained_by_bus(app: Application) -> list[str]:
+    return [code for code, slot in app.materials.items() if slot.source == "bus"]
 
 
 def material_key(app_id: str, material_code: str, upload_id: str) -> str:
     """S3 key of an upload. Generated, never from the file name; carries no personal data."""
     return f"materials/{app_id}/{material_code}/{upload_id}"
+
+
+def application_prefix(app_id: str) -> str:
+    """Every upload of an application lies under this prefix (a second bound in the POST policy)."""
+    return f"materials/{app_id}/"
 
 
 def parse_material_key(key: str) -> tuple[str, str, str] | None:
@@ -204,42 +269,87 @@ def issue_upload(
     slot = app.materials[material_code].model_copy(update={
         "status": MaterialStatus.UPLOAD_REQUESTED, "upload_id": upload_id, "key": key,
         "content_type": content_type, "file_name": sanitize_file_name(file_name), "size": None,
-        "sha256": None, "problems": [], "updated_at": _iso(now),
+        "sha256": None, "problems": [], "updated_at": _iso(now), "notices": [], "verdict_reused_from": None,
     })
     return _with_slot(app, slot, now), key
 
 
+# Enough to recognise re-uploads of the last few attempts, small enough to keep the record bounded.
+JUDGED_HISTORY = 10
+# A verdict that depends on the verifier's load, not on the content, is not reused for the same bytes.
+_NOT_REUSABLE = frozenset({"verification_budget_exceeded", "verification_failed"})
+
+
 def record_verdict(
     app: Application, material_code: str, upload_id: str, facts: ObjectFacts, problems: list[Problem],
-    now: datetime,
+    now: datetime, *, notices: list[Problem] | None = None, reused_from: JudgedContent | None = None,
 ) -> Application | None:
     """Store the verifier's verdict. None when there is nothing to do: the upload was superseded by a
     newer one, the application is no longer a draft, or this upload already has its verdict (a
-    redelivered event)."""
+    redelivered event). With `reused_from`, the verdict is that earlier one's for the same content."""
     slot = app.materials.get(material_code)
     if slot is None or slot.upload_id != upload_id or app.status is not ApplicationStatus.DRAFT:
         return None
     if slot.status in (MaterialStatus.VERIFIED, MaterialStatus.REJECTED):
         return None
+    if reused_from is not None:
+        problem_dicts, notice_dicts = list(reused_from.problems), list(reused_from.notices)
+    else:
+        problem_dicts = [p.to_dict() for p in problems]
+        notice_dicts = [n.to_dict() for n in notices or []]
+    status = MaterialStatus.REJECTED if problem_dicts else MaterialStatus.VERIFIED
+    judged = list(slot.judged)
+    if reused_from is None and not {p["code"] for p in problem_dicts} & _NOT_REUSABLE:
+        judged = [*judged, JudgedContent(sha256=facts.sha256, content_type=slot.content_type or "",
+                                         upload_id=upload_id, status=status, problems=problem_dicts,
+                                         notices=notice_dicts)][-JUDGED_HISTORY:]
     slot = slot.model_copy(update={
-        "status": MaterialStatus.REJECTED if problems else MaterialStatus.VERIFIED,
-        "size": facts.size, "sha256": facts.sha256, "problems": [p.to_dict() for p in problems],
-        "updated_at": _iso(now),
+        "status": status, "size": facts.size, "sha256": facts.sha256, "problems": problem_dicts,
+        "notices": notice_dicts, "updated_at": _iso(now), "judged": judged,
+        "verdict_reused_from": reused_from.upload_id if reused_from else None,
     })
     return _with_slot(app, slot, now)
+
+
+MATERIAL_VERIFIED = "onetrip.material.verified"
+MATERIAL_REJECTED = "onetrip.material.rejected"
+
+
+def verdict_event(app: Application, material_code: str, now: datetime) -> DomainEvent:
+    """`onetrip.material.verified` / `.rejected`: the application's progress, written with the verdict.
+    Carries codes and hashes only — never the file name, which may hold a person's name."""
+    slot = app.materials[material_code]
+    verified = slot.status is MaterialStatus.VERIFIED
+    return DomainEvent.raised(
+        MATERIAL_VERIFIED if verified else MATERIAL_REJECTED, now, application_id=app.id, recipients=[],
+        subject=f"applications/{app.id}/materials/{material_code}",
+        data={"application_id": app.id, "material": material_code, "upload_id": slot.upload_id,
+              "size": slot.size, "sha256": slot.sha256, "reasons": [p["code"] for p in slot.problems],
+              "notices": [n["code"] for n in slot.notices], "verdict_reused_from": slot.verdict_reused_from},
+    )
+
+
+def assurance_suffices(identity: VerifiedIdentity | None, item: ServiceItem) -> bool:
+    required = AssuranceLevel(item.min_assurance_level)
+    return identity is not None and _LEVEL_ORDER[identity.assurance_level] >= _LEVEL_ORDER[required]
 
 
 def submission_problems(app: Application, item: ServiceItem, identity: VerifiedIdentity | None) -> list[Problem]:
     """Every reason the application cannot be accepted now, all at once (一次性告知)."""
     problems: list[Problem] = []
-    if identity is None or _LEVEL_ORDER[identity.assurance_level] < _LEVEL_ORDER[REQUIRED_ASSURANCE]:
+    if not assurance_suffices(identity, item):
         problems.append(Problem(
-            "identity_not_verified", "申请人尚未完成实名认证", "The applicant has not completed real-name verification",
-            "applicant", {"required_assurance_level": REQUIRED_ASSURANCE.value},
+            "identity_not_verified", f"申请人身份核验等级不足（需要 {item.min_assurance_level}），请先完成实名认证",
+            f"The applicant's identity assurance is below {item.min_assurance_level}; complete real-name "
+            "verification first", "applicant",
+            {"required_assurance_level": item.min_assurance_level,
+             "current_assurance_level": identity.assurance_level.value if identity else None,
+             "how": "POST /v1/me/identity"},
         ))
     for spec in item.materials:
         slot = app.materials[spec.code]
-        if slot.status is MaterialStatus.VERIFIED or (not spec.required and slot.status is MaterialStatus.MISSING):
+        if slot.source == "bus" or slot.status is MaterialStatus.VERIFIED or (
+                not slot.required and slot.status is MaterialStatus.MISSING):
             continue
         if slot.status is MaterialStatus.REJECTED:
             problems.append(Problem(
@@ -268,6 +378,12 @@ def accept(
     if item.version != app.item_version or item.code != app.item_code:
         raise Conflict("事项版本不一致", "The item version does not match the draft", code="item_version_mismatch")
     problems = submission_problems(app, item, identity)
+    if not assurance_suffices(identity, item):
+        # 403 (the applicant, not the application, must change first) — still with every problem listed.
+        raise Forbidden("申请人身份核验等级不足，请先完成实名认证",
+                        "Identity assurance too low; verify your identity first", code="assurance_level_too_low",
+                        problems=problems,
+                        detail={"required_assurance_level": item.min_assurance_level, "how": "POST /v1/me/identity"})
     if problems:
         raise ValidationFailed(
             "申请材料不齐全或未通过核验，请按以下问题一次性补齐",
@@ -276,11 +392,16 @@ def accept(
         )
     assert identity is not None
     accepted_on = now.date()
-    deadline = add_working_days(accepted_on, item.committed_days).isoformat()
+    due, provisional = deadline_after(accepted_on, item.committed_days)
+    deadline = due.isoformat()
     case_number = f"{item.code}-{accepted_on:%Y%m%d}-{secrets.token_hex(4).upper()}"
     applicant = {"sub": principal.sub, "kind": principal.kind.value, **identity.public_view()}
+    if app.enterprise:
+        applicant.update({f"enterprise_{k}": v for k, v in app.enterprise.items()})
     case = CaseRecord(
         case_number=case_number, accepted_at=_iso(now), committed_days=item.committed_days, deadline=deadline,
+        deadline_provisional=provisional, base_code=item.base_code,
+        to_obtain=obtained_by_bus(app),
         item_version=item.version, item_hash=item.content_hash, applicant=applicant,
     )
     tasks: list[DepartmentTask] = []

@@ -1,12 +1,25 @@
-"""Departments (部门) and the webhook endpoints through which they receive their tasks."""
+"""Departments (部门), their town offices, and the webhook endpoints through which they receive work.
+
+An endpoint is `pending` until it answered a signed `onetrip.endpoint.verification` event with 2xx,
+then `active`; `disabled` after `410 Gone` or by an admin. It receives the event types it subscribes
+to, optionally only for some catalogue items. Secrets are kept only as KMS ciphertexts: the current
+ones sign every attempt, and during a rotation the retired ones keep signing until their grace ends.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .catalogue import Code
+
+# Every type a department may subscribe to (documented with its schema in domain/event_types.py).
+SUBSCRIBABLE_EVENT_TYPES = ("onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
+                            "onetrip.case.decided")
+VERIFICATION_EVENT_TYPE = "onetrip.endpoint.verification"
+MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
 
 
 class EndpointState(StrEnum):
@@ -15,17 +28,39 @@ class EndpointState(StrEnum):
     DISABLED = "disabled"
 
 
+class Office(BaseModel):
+    """A town office (乡镇便民服务中心) of a department: where applicants can also be served."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: Code
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    town: str | None = Field(default=None, max_length=100)
+
+
 class Department(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: Code
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
+    # A duty mailbox (never a person's name or phone): told when a delivery is exhausted.
+    contact_email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    offices: tuple[Office, ...] = Field(default=(), max_length=200)
+
+
+class RetiringSecret(BaseModel):
+    """A replaced signing secret that still signs until `until` (rotation without downtime)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ciphertext: str
+    until: str  # ISO 8601, UTC
 
 
 class Endpoint(BaseModel):
-    """A department's webhook endpoint. Signing secrets are kept only as KMS ciphertexts; during a
-    rotation several are active and each one signs."""
+    """A department's webhook endpoint."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,8 +68,41 @@ class Endpoint(BaseModel):
     department: str
     url: str = Field(max_length=2048)
     event_types: tuple[str, ...] = ("onetrip.task.assigned", "onetrip.case.decided")
+    # Catalogue item codes this endpoint wants; empty means every item.
+    item_codes: tuple[str, ...] = ()
     secret_ciphertexts: tuple[str, ...] = Field(min_length=1)
+    retiring_secrets: tuple[RetiringSecret, ...] = ()
+    # Standard Webhooks v1a: the ed25519 private key (ciphertext) and its public key `whpk_…`.
+    ed25519_ciphertext: str | None = None
+    ed25519_public_key: str | None = None
     state: EndpointState = EndpointState.ACTIVE
+    created_at: str | None = None
+    verified_at: str | None = None
+    disabled_reason: str | None = None
 
-    def wants(self, event_type: str) -> bool:
-        return self.state is EndpointState.ACTIVE and event_type in self.event_types
+    def wants(self, event_type: str, item_code: str | None = None) -> bool:
+        if self.state is not EndpointState.ACTIVE or event_type not in self.event_types:
+            return False
+        return not self.item_codes or item_code is None or item_code in self.item_codes
+
+    def signing_ciphertexts(self, now: datetime) -> list[str]:
+        """The current secrets, then the retired ones still inside their grace period."""
+        stamp = now.isoformat()
+        return [*self.secret_ciphertexts, *(r.ciphertext for r in self.retiring_secrets if r.until > stamp)]
+
+    def rotated(self, new_ciphertext: str, now: datetime, grace_seconds: int) -> Endpoint:
+        """The new secret becomes current; every current secret keeps signing for `grace_seconds`."""
+        from datetime import timedelta
+
+        until = (now + timedelta(seconds=grace_seconds)).isoformat()
+        still = tuple(r for r in self.retiring_secrets if r.until > now.isoformat())
+        retiring = still + tuple(RetiringSecret(ciphertext=c, until=until) for c in self.secret_ciphertexts)
+        return self.model_copy(update={"secret_ciphertexts": (new_ciphertext,), "retiring_secrets": retiring})
+
+    def public_view(self) -> dict[str, object]:
+        """What admins and the department see: never a secret, not even encrypted."""
+        return self.model_dump(mode="json", exclude={"secret_ciphertexts", "retiring_secrets",
+                                                     "ed25519_ciphertext"}) | {
+            "secrets": len(self.secret_ciphertexts),
+            "retiring_secrets_until": [r.until for r in self.retiring_secrets],
+        }

@@ -86,7 +86,8 @@ class NotFound(OneTripError):
         )
 
 
-_RESOURCE_ZH = {"item": "事项", "application": "申请", "task": "部门任务", "material": "材料", "department": "部门"}
+_RESOURCE_ZH = {"item": "事项", "application": "申请", "task": "部门任务", "material": "材料", "department": "部门",
+               "delivery": "投递记录", "endpoint": "回调地址"}
 
 
 class MalformedRequest(OneTripError):

@@ -30,6 +30,11 @@ To verify:
    entry. One match is enough; ignore entries with other versions.
 4. On failure answer ``401`` (a 4xx, never a 5xx: a 5xx makes us retry).
 
+Departments that prefer public keys get Standard Webhooks **v1a** as well: an ed25519 signature
+``v1a,<base64>`` over the same ``{id}.{timestamp}.{body}`` bytes, checked with the endpoint's public
+key ``whpk_…`` (pass it to ``verify`` instead of the secret; ``v1`` entries are then ignored).
+During a secret rotation the header carries one ``v1`` entry per secret still in its grace period.
+
 In Python::
 
     from chalicelib.domain.webhooks import verify, WebhookVerificationError
@@ -56,9 +61,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "PUBLIC_KEY_PREFIX",
     "SECRET_PREFIX",
     "WebhookVerificationError",
     "cloud_event",
+    "generate_ed25519_key",
     "generate_secret",
     "sign",
     "signature_header",
@@ -67,7 +74,10 @@ __all__ = [
 ]
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+SIGNING_KEY_PREFIX = "whsk_"  # ed25519 private key (v1a)
+PUBLIC_KEY_PREFIX = "whpk_"  # ed25519 public key (v1a)
 SIGNATURE_VERSION = "v1"
+ASYMMETRIC_VERSION = "v1a"
 DEFAULT_TOLERANCE_SECONDS = 300
 _MIN_KEY_BYTES = 24
 _MAX_KEY_BYTES = 64
@@ -121,21 +131,56 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
 
 
-def signature_header(secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes) -> str:
-    """Space-separated signatures, one per active secret (rotation without downtime)."""
+def generate_ed25519_key() -> tuple[str, str]:
+    """A new v1a key pair: (``whsk_`` + base64 private key, ``whpk_`` + base64 public key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    raw_private = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                        serialization.NoEncryption())
+    raw_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return (SIGNING_KEY_PREFIX + base64.b64encode(raw_private).decode("ascii"),
+            PUBLIC_KEY_PREFIX + base64.b64encode(raw_public).decode("ascii"))
+
+
+def _raw_key(value: str, prefix: str) -> bytes:
+    try:
+        raw = base64.b64decode(value.removeprefix(prefix), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("ed25519 key is not valid base64") from exc
+    if len(raw) != 32:
+        raise ValueError("ed25519 key must be 32 bytes")
+    return raw
+
+
+def sign_v1a(signing_key: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1a,<base64 ed25519 signature of "{msg_id}.{timestamp}." + body>``."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.from_private_bytes(_raw_key(signing_key, SIGNING_KEY_PREFIX))
+    signature = private.sign(f"{msg_id}.{int(timestamp)}.".encode() + bytes(body))
+    return f"{ASYMMETRIC_VERSION},{base64.b64encode(signature).decode('ascii')}"
+
+
+def signature_header(secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes,
+                     signing_keys: Iterable[str] = ()) -> str:
+    """Space-separated signatures, one per active secret (rotation without downtime), then v1a ones."""
     entries = [sign(s, msg_id, timestamp, body) for s in secrets]
+    entries += [sign_v1a(k, msg_id, timestamp, body) for k in signing_keys]
     if not entries:
         raise ValueError("at least one webhook secret is required")
     return " ".join(entries)
 
 
-def webhook_headers(secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def webhook_headers(secrets: Iterable[str], msg_id: str, timestamp: int, body: bytes,
+                    signing_keys: Iterable[str] = ()) -> dict[str, str]:
     """The headers of one delivery attempt."""
     ts = int(timestamp)
     return {
         HEADER_ID: msg_id,
         HEADER_TIMESTAMP: str(ts),
-        HEADER_SIGNATURE: signature_header(secrets, msg_id, ts, body),
+        HEADER_SIGNATURE: signature_header(secrets, msg_id, ts, body, signing_keys),
         "content-type": "application/json",
     }
 
@@ -174,7 +219,10 @@ def verify(
 
     Returns ``None`` when at least one ``v1`` entry of the signature header
     matches. An invalid *secret* (configuration error) raises a plain ValueError.
+    With a public key ``whpk_…`` instead of a secret, ``v1a`` (ed25519) entries are checked.
     """
+    if secret.startswith(PUBLIC_KEY_PREFIX):
+        return _verify_v1a(secret, headers, body, now=now, tolerance=tolerance)
     key = _secret_key(secret)
     msg_id = _required_header(headers, HEADER_ID)
     ts_raw = _required_header(headers, HEADER_TIMESTAMP)
@@ -203,6 +251,38 @@ def verify(
         if hmac.compare_digest(expected, candidate_bytes):
             matched = True
     if matched:
+        return
+    if well_formed == 0:
+        raise WebhookVerificationError("malformed_signature", "no well-formed signature entry")
+    raise WebhookVerificationError("no_matching_signature", "no signature matches")
+
+
+def _verify_v1a(public_key: str, headers: Mapping[str, str], body: bytes, *, now: int | None,
+                tolerance: int) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    verifier = Ed25519PublicKey.from_public_bytes(_raw_key(public_key, PUBLIC_KEY_PREFIX))
+    msg_id = _required_header(headers, HEADER_ID)
+    timestamp = _parse_timestamp(_required_header(headers, HEADER_TIMESTAMP))
+    sig_raw = _required_header(headers, HEADER_SIGNATURE)
+    current = int(time.time()) if now is None else int(now)
+    if abs(current - timestamp) > tolerance:
+        raise WebhookVerificationError("timestamp_out_of_tolerance", "webhook-timestamp is too old or too new")
+    signed = f"{msg_id}.{timestamp}.".encode() + bytes(body)
+    well_formed = 0
+    for entry in sig_raw.split()[:_MAX_SIGNATURE_ENTRIES]:
+        parts = entry.split(",")
+        if len(parts) != 2 or not parts[0] or not parts[1]:
+            continue
+        well_formed += 1
+        if parts[0] != ASYMMETRIC_VERSION:
+            continue
+        try:
+            signature = base64.b64decode(parts[1], validate=True)
+            verifier.verify(signature, signed)
+        except (binascii.Error, ValueError, InvalidSignature):
+            continue
         return
     if well_formed == 0:
         raise WebhookVerificationError("malformed_signature", "no well-formed signature entry")

@@ -6,8 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from .. import metrics
 from ..bootstrap import deps
-from ..domain.principals import APPLICANT_KINDS, Principal
+from ..domain.principals import APPLICANT_KINDS, Principal, Scope
+from ..observability import logger
 from ..services import applications as service
 from .auth import jwt_authorizer
 from .http import api_route, page_params
@@ -16,6 +18,7 @@ from .schemas import (
     ApplicationView,
     CreateApplication,
     RequestUpload,
+    UpdateAnswers,
     UploadTicket,
     application_view,
 )
@@ -24,14 +27,17 @@ applications = Blueprint(__name__)
 
 
 @api_route(applications, "POST", "/v1/applications", summary="Draft an application for a service item",
-           kinds=APPLICANT_KINDS, authorizer=jwt_authorizer, body=CreateApplication, response=ApplicationView,
+           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN,
+           authorizer=jwt_authorizer, body=CreateApplication, response=ApplicationView,
            status=201)
 def create_application(principal: Principal, body: CreateApplication) -> dict[str, Any]:
-    return application_view(service.create_application(deps(), principal, body.item_code))
+    return application_view(service.create_application(deps(), principal, body.item_code, body.enterprise_id,
+                                                       body.answers))
 
 
 @api_route(applications, "GET", "/v1/applications", summary="My applications, newest first",
-           kinds=APPLICANT_KINDS, authorizer=jwt_authorizer, response=ApplicationPage, query=("limit", "cursor"))
+           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN,
+           authorizer=jwt_authorizer, response=ApplicationPage, query=("limit", "cursor"))
 def list_applications(principal: Principal, _body: None) -> dict[str, Any]:
     limit, cursor = page_params(applications)
     page = service.list_own_applications(deps(), principal, limit, cursor)
@@ -39,13 +45,23 @@ def list_applications(principal: Principal, _body: None) -> dict[str, Any]:
 
 
 @api_route(applications, "GET", "/v1/applications/{application_id}", summary="One of my applications",
-           kinds=APPLICANT_KINDS, authorizer=jwt_authorizer, response=ApplicationView)
+           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN,
+           authorizer=jwt_authorizer, response=ApplicationView)
 def get_application(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
     return application_view(service.get_own_application(deps(), principal, application_id))
 
 
+@api_route(applications, "PUT", "/v1/applications/{application_id}/answers",
+           summary="Answer the item's form on a draft; the materials needed follow the answers",
+           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer, body=UpdateAnswers,
+           response=ApplicationView)
+def update_answers(principal: Principal, body: UpdateAnswers, application_id: str) -> dict[str, Any]:
+    return application_view(service.update_answers(deps(), principal, application_id, body.answers))
+
+
 @api_route(applications, "POST", "/v1/applications/{application_id}/materials/{material_code}/uploads",
-           summary="A presigned S3 POST for one material", kinds=APPLICANT_KINDS, authorizer=jwt_authorizer,
+           summary="A presigned S3 POST for one material", kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN,
+           authorizer=jwt_authorizer,
            body=RequestUpload, response=UploadTicket, status=201)
 def request_upload(principal: Principal, body: RequestUpload, application_id: str,
                    material_code: str) -> dict[str, Any]:
@@ -59,6 +75,11 @@ def request_upload(principal: Principal, body: RequestUpload, application_id: st
 
 @api_route(applications, "POST", "/v1/applications/{application_id}/submit",
            summary="Submit: accepted as a case, or 422 with every problem at once", kinds=APPLICANT_KINDS,
-           authorizer=jwt_authorizer, response=ApplicationView)
+           scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer, response=ApplicationView)
 def submit_application(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
-    return application_view(service.submit_application(deps(), principal, application_id))
+    metrics.count("ApplicationsSubmitted")
+    accepted = service.submit_application(deps(), principal, application_id)
+    metrics.count("CasesAccepted")
+    if accepted.case is not None:
+        logger.append_keys(case_number=accepted.case.case_number)
+    return application_view(accepted)

@@ -1,28 +1,60 @@
-"""The service guide: the catalogue as the public sees it (no token needed to read a guide)."""
+"""The service guide: the catalogue as the public sees it (no token needed to read a guide or to ask
+for one's checklist)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from ..bootstrap import deps
 from ..services import catalogue
+from .catalogue_views import (
+    ChecklistRequest,
+    ChecklistView,
+    ServiceGuide,
+    ServiceGuidePage,
+    etag,
+    service_guide,
+)
 from .http import api_route, page_params
-from .schemas import ItemGuide, ItemPage, item_guide
 
 items = Blueprint(__name__)
 
+# Guides change only when a new version is published; a short public cache spares the API, and the
+# ETag lets a client revalidate for free (304).
+GUIDE_CACHE_CONTROL = "public, max-age=60, must-revalidate"
 
-@api_route(items, "GET", "/v1/items", summary="List the service items of the catalogue", kinds=None,
-           response=ItemPage, query=("limit", "cursor"))
+
+@api_route(items, "GET", "/v1/items", summary="List or search the service items of the catalogue", kinds=None,
+           response=ServiceGuidePage, query=("q", "department", "channel", "limit", "cursor"))
 def list_items(_principal: None, _body: None) -> dict[str, Any]:
     limit, cursor = page_params(items)
-    page = catalogue.list_items(deps().store, limit, cursor)
-    return {"items": [item_guide(i) for i in page.items], "next_cursor": page.cursor}
+    query = dict(items.current_request.query_params or {})
+    q, department, channel = query.get("q"), query.get("department"), query.get("channel")
+    if q is None and department is None and channel is None:
+        page = catalogue.list_items(deps().store, limit, cursor)
+    else:
+        page = catalogue.search_items(deps().store, q, department, channel, limit, cursor)
+    return {"items": [service_guide(i) for i in page.items], "next_cursor": page.cursor}
 
 
-@api_route(items, "GET", "/v1/items/{code}", summary="The service guide of one item: materials, limits, time",
-           kinds=None, response=ItemGuide)
-def get_item(_principal: None, _body: None, code: str) -> dict[str, Any]:
-    return item_guide(catalogue.get_item(deps().store, code))
+@api_route(items, "GET", "/v1/items/{code}", summary="The service guide of one item, with its version and ETag",
+           kinds=None, response=ServiceGuide)
+def get_item(_principal: None, _body: None, code: str) -> Response:
+    item = catalogue.get_item(deps().store, code)
+    tag = etag(item)
+    headers: dict[str, str | list[str]] = {"ETag": tag, "Cache-Control": GUIDE_CACHE_CONTROL}
+    request_headers: Any = items.current_request.headers or {}  # Chalice's case-insensitive mapping
+    asked = str(request_headers.get("if-none-match") or "")
+    if tag in [t.strip() for t in asked.split(",")] or asked.strip() == "*":
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=json.dumps(service_guide(item), ensure_ascii=False, separators=(",", ":")),
+                    status_code=200, headers={"Content-Type": "application/json; charset=utf-8", **headers})
+
+
+@api_route(items, "POST", "/v1/items/{code}/checklist", kinds=None, body=ChecklistRequest, response=ChecklistView,
+           summary="Exactly the materials (upload or obtained by the bus) and prerequisites for these answers")
+def item_checklist(_principal: None, body: ChecklistRequest, code: str) -> dict[str, Any]:
+    return catalogue.item_checklist(deps().store, code, body.answers).to_dict()

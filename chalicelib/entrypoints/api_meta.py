@@ -10,6 +10,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from ..domain.event_types import openapi_webhooks
 from .http import ROUTES, api_route
 from .schemas import ErrorBody
 
@@ -46,6 +47,8 @@ def openapi_document() -> dict[str, Any]:
         if spec.kinds is not None:
             op["security"] = [{"bearer": []}]
             op["x-principal-kinds"] = sorted(k.value for k in spec.kinds)
+            if spec.scope is not None:
+                op["x-scope"] = spec.scope.value
         if spec.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
         for status, description in _ERROR_STATUSES.items():
@@ -60,6 +63,7 @@ def openapi_document() -> dict[str, Any]:
                  "description": "One front door for applicants, departments and admins. Every error has a stable "
                                 "code, a Chinese and an English message; validation lists every problem at once."},
         "paths": paths,
+        "webhooks": openapi_webhooks(),  # what departments receive: one signed CloudEvent type each
         "components": {"schemas": schemas.get("$defs", {}),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }

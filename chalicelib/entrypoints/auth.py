@@ -43,7 +43,8 @@ def jwt_authorizer(request: AuthRequest) -> AuthResponse:
         raise  # unreachable: _deny raises
     groups = claims.get("cognito:groups") or []
     principal = principal_from_groups(str(claims["sub"]), list(groups) if isinstance(groups, list) else [],
-                                      str(claims.get("client_id", "")))
+                                      str(claims.get("client_id", "")), username=str(claims.get("username", "")),
+                                      token_scopes=str(claims.get("scope", "")))
     if principal is None:
         _deny("principal_kind_unknown")
         raise AssertionError  # unreachable

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..domain.calendar import CalendarYearUnknown
 from ..domain.errors import (
     Conflict,
     Forbidden,
@@ -24,6 +25,7 @@ HTTP_STATUS: dict[type[OneTripError], int] = {
     MalformedRequest: 400,
     Conflict: 409,
     ValidationFailed: 422,
+    CalendarYearUnknown: 503,  # an operator must import the year's holiday schedule; not the user's fault
 }
 
 

@@ -14,7 +14,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import Forbidden, MalformedRequest, OneTripError, Problem, ValidationFailed
-from ..domain.principals import Principal, PrincipalKind
+from ..domain.principals import Principal, PrincipalKind, Scope
 from ..observability import logger
 from .errors import INTERNAL_ERROR, error_body, problems_from_validation, status_for
 
@@ -28,6 +28,7 @@ class RouteSpec:
     path: str
     summary: str
     kinds: frozenset[PrincipalKind] | None  # None: public
+    scope: Scope | None = None
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -64,29 +65,34 @@ def parse_body(model: type[BaseModel], raw: str | bytes | None) -> Any:
         raise ValidationFailed(problems=problems_from_validation(exc)) from exc
 
 
-def current_principal(bp: Blueprint, kinds: frozenset[PrincipalKind]) -> Principal:
+def current_principal(bp: Blueprint, kinds: frozenset[PrincipalKind], scope: Scope | None = None) -> Principal:
     context = bp.current_request.context.get("authorizer") or {}
     principal = Principal.from_context(context)
     if principal.kind not in kinds:
         raise Forbidden(f"此操作仅限：{', '.join(sorted(kinds))}", f"Only for: {', '.join(sorted(kinds))}",
                         code="principal_kind_not_allowed")
+    if scope is not None and scope not in principal.scopes:
+        raise Forbidden(f"缺少权限范围 {scope.value}", f"Missing scope {scope.value}", code="scope_missing",
+                        detail={"scope": scope.value})
     return principal
 
 
 def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: frozenset[PrincipalKind] | None,
-              authorizer: Any = None, body: type[BaseModel] | None = None,
+              scope: Scope | None = None, authorizer: Any = None, body: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, query: tuple[str, ...] = (),
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON route. The view receives (principal, body, **url_params) and returns a dict."""
-    spec = RouteSpec(method, path, summary, kinds, body, response, status, query)
+    spec = RouteSpec(method, path, summary, kinds, scope, body, response, status, query)
     ROUTES.append(spec)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         def handler(**params: str) -> Response:
             try:
-                principal = current_principal(bp, kinds) if kinds is not None else None
+                principal = current_principal(bp, kinds, scope) if kinds is not None else None
                 parsed = parse_body(body, bp.current_request.raw_body) if body is not None else None
-                return json_response(view(principal, parsed, **params), status)
+                result = view(principal, parsed, **params)
+                # A view that needs its own headers (ETag, caching, 304) returns a Response itself.
+                return result if isinstance(result, Response) else json_response(result, status)
             except OneTripError as error:
                 logger.info("request_refused", extra={"code": error.code, "route": path})
                 return error_response(error)

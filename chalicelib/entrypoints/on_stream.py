@@ -25,6 +25,7 @@ def _handle(record: Any) -> None:
     event = event_from_stream_image(record.new_image)
     if event is None:
         return
+    logger.append_keys(application_id=event.application_id)
     sent = dispatch_event(deps(), event)
     logger.info("event_dispatched", extra={"event_id": event.id, "type": event.type, "messages": sent})
 

@@ -8,7 +8,9 @@ from urllib.parse import unquote_plus
 
 from chalice import Blueprint
 
+from .. import metrics
 from ..bootstrap import deps
+from ..domain.applications import parse_material_key
 from ..observability import logger
 from ..services.materials import verify_material as verify
 from .batch import sqs_batch
@@ -25,9 +27,17 @@ def _keys(body: str) -> list[str]:
 
 def _handle(record: Any) -> bool:
     for key in _keys(record.body):
+        parsed = parse_material_key(key)
+        if parsed:
+            logger.append_keys(application_id=parsed[0])
         result = verify(deps(), key)
+        if result.outcome == "rejected":
+            for reason in result.problem_codes or ("unspecified",):
+                metrics.count("MaterialsRejected", reason=reason)
         logger.info("material_checked", extra={"outcome": result.outcome, "reason": result.reason,
-                                               "problems": list(result.problem_codes)})
+                                               "problems": list(result.problem_codes),
+                                               "notices": list(result.notice_codes),
+                                               "verdict_reused_from": result.reused_from})
     return True
 
 

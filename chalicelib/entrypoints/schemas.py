@@ -16,6 +16,15 @@ Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 class CreateApplication(BaseModel):
     model_config = Strict
     item_code: str = Field(min_length=1, max_length=64)
+    enterprise_id: str | None = Field(default=None, max_length=64,
+                                      description="enterprise agents: the enterprise applied for")
+    answers: dict[str, Any] = Field(default_factory=dict, max_length=100,
+                                    description="answers to the item's form; conditional materials follow them")
+
+
+class UpdateAnswers(BaseModel):
+    model_config = Strict
+    answers: dict[str, Any] = Field(max_length=100)
 
 
 class RequestUpload(BaseModel):
@@ -65,6 +74,7 @@ class ItemPage(BaseModel):
 class MaterialView(BaseModel):
     code: str
     required: bool
+    source: str
     status: str
     upload_id: str | None
     content_type: str | None
@@ -73,6 +83,9 @@ class MaterialView(BaseModel):
     sha256: str | None
     problems: list[dict[str, Any]]
     updated_at: str | None
+    # Non-blocking findings of the verifier (e.g. a photo's GPS location), told at once.
+    notices: list[dict[str, Any]] = Field(default_factory=list)
+    verdict_reused_from: str | None = None
 
 
 class ApplicationView(BaseModel):
@@ -87,6 +100,8 @@ class ApplicationView(BaseModel):
     decided_at: str | None
     created_at: str
     updated_at: str
+    enterprise: dict[str, str] | None = None
+    answers: dict[str, Any] = {}
 
 
 class ApplicationPage(BaseModel):
@@ -117,6 +132,8 @@ class TaskView(BaseModel):
     created_at: str
     deadline: str
     decided_at: str | None
+    claimed_by: str | None = None
+    claimed_at: str | None = None
 
 
 class TaskPage(BaseModel):
@@ -153,7 +170,8 @@ def item_guide(item: ServiceItem) -> dict[str, Any]:
 def application_view(app: Application) -> dict[str, Any]:
     """The applicant's view: no owner id, no storage keys."""
     doc = app.model_dump(mode="json", exclude={"owner_sub", "owner_kind", "version", "materials"})
-    doc["materials"] = [s.model_dump(mode="json", exclude={"key"}) for s in app.materials.values()]
+    # The verdict history by content stays internal: it is how re-uploads are recognised.
+    doc["materials"] = [s.model_dump(mode="json", exclude={"key", "judged"}) for s in app.materials.values()]
     return doc
 
 

@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..domain import applications as rules
 from ..domain.applications import Application
 from ..domain.catalogue import ServiceItem
+from ..domain.checklist import validated_answers
 from ..domain.errors import NotFound
 from ..domain.ids import is_id, new_id
 from ..domain.principals import Principal
 from ..ports import Page, PresignedPost
 from .catalogue import get_item
 from .deps import Deps, retry_on_conflict
+from .enterprises import acting_for
 
 
-def create_application(deps: Deps, principal: Principal, item_code: str) -> Application:
+def create_application(deps: Deps, principal: Principal, item_code: str,
+                       enterprise_id: str | None = None, answers: dict[str, Any] | None = None) -> Application:
     item = get_item(deps.store, item_code)
-    app = rules.new_application(new_id("app_"), principal, item, deps.now())
+    enterprise = acting_for(deps, principal, enterprise_id, item.code)
+    typed = validated_answers(item, answers or {})
+    app = rules.new_application(new_id("app_"), principal, item, deps.now(), answers or {}, typed)
+    if enterprise is not None:
+        app = app.model_copy(update={"enterprise": {
+            "id": enterprise.id, "name_zh": enterprise.name_zh, "credit_code_masked": enterprise.credit_code_masked}})
     deps.store.create_application(app)
     return app
+
+
+def update_answers(deps: Deps, principal: Principal, app_id: str, answers: dict[str, Any]) -> Application:
+    """New form answers on a draft: every invalid answer at once (422), and the materials it needs
+    re-derived (a conditional material appears or disappears with its condition)."""
+
+    def attempt() -> Application:
+        app = get_own_application(deps, principal, app_id)
+        item = _pinned_item(deps, app)
+        typed = validated_answers(item, answers)
+        return deps.store.save_application(rules.apply_answers(app, item, answers, typed, deps.now()), app.version)
+
+    return retry_on_conflict(attempt)
 
 
 def get_own_application(deps: Deps, principal: Principal, app_id: str) -> Application:
@@ -47,7 +70,8 @@ def request_upload(
         return deps.store.save_application(updated, app.version), key, spec.max_size_bytes
 
     app, key, max_size = retry_on_conflict(attempt)
-    post = deps.files.presigned_post(key, content_type, max_size, deps.settings.upload_url_ttl_seconds)
+    post = deps.files.presigned_post(key, content_type, max_size, deps.settings.upload_url_ttl_seconds,
+                                     key_prefix=rules.application_prefix(app.id))
     return app, post
 
 
@@ -57,6 +81,8 @@ def submit_application(deps: Deps, principal: Principal, app_id: str) -> Applica
     def attempt() -> Application:
         app = get_own_application(deps, principal, app_id)
         item = _pinned_item(deps, app)
+        if app.enterprise is not None:  # the authorization must still hold at acceptance
+            acting_for(deps, principal, app.enterprise["id"], item.code)
         identity = deps.store.get_identity(principal.sub)
         accepted, tasks, events = rules.accept(app, item, identity, principal, deps.now())
         return deps.store.accept_application(accepted, app.version, tasks, events)

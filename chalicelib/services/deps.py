@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..config import Settings
 from ..domain.errors import ConcurrentUpdate
-from ..ports import Cipher, DeliveryQueue, FileStore, Store, WebhookTransport
+from ..ports import (
+    BlindIndex,
+    Cipher,
+    ContentInspector,
+    DeliveryQueue,
+    FileStore,
+    IdentityVerifier,
+    Notifier,
+    Store,
+    UserDirectory,
+    WebhookTransport,
+)
 
 
 def utc_now() -> datetime:
@@ -25,6 +36,21 @@ class Deps:
     queue: DeliveryQueue
     webhooks: WebhookTransport
     now: Callable[[], datetime] = utc_now
+    # Identity collaborators: only the identity use cases need them, so they are optional here and
+    # checked where used (`require`), keeping every other use case's wiring small.
+    blind_index: BlindIndex | None = None
+    identity_verifier: IdentityVerifier | None = None
+    directory: UserDirectory | None = None
+    # The content checks of uploaded files under their budget: only the verifier uses it.
+    inspector: ContentInspector | None = None
+    # Who is told about exhausted deliveries (SNS); None: the log line is the only trace.
+    notifier: Notifier | None = None
+
+    def require(self, name: str) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            raise RuntimeError(f"{name} is not configured in this deployment")
+        return value
 
 
 T = TypeVar("T")

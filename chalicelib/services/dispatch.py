@@ -1,13 +1,12 @@
 """Fan-out: each outbox event becomes one delivery message per subscribed endpoint of each recipient.
 
 The CloudEvent body is built here, once, so every retry of a delivery sends the same bytes under the
-same `webhook-id` (the receiver's idempotency key).
+same `webhook-id` (the receiver's idempotency key); the missed-events pull builds the very same body.
 """
 
 from __future__ import annotations
 
-import json
-
+from ..domain.deliveries import DeliveryMessage
 from ..domain.events import DomainEvent
 from ..domain.webhooks import cloud_event
 from ..ports import OutboundMessage
@@ -18,22 +17,28 @@ def webhook_id(event_id: str, endpoint_id: str) -> str:
     return f"msg_{event_id.removeprefix('evt_')}_{endpoint_id.removeprefix('ep_')}"
 
 
-def dispatch_event(deps: Deps, event: DomainEvent) -> int:
-    """Queue the event for every endpoint that subscribes to it; returns how many messages were sent."""
-    body = cloud_event(
-        event_id=event.id, event_type=event.type, source=f"/onetrip/{deps.settings.stage}",
+def event_body(event: DomainEvent, stage: str) -> str:
+    """The CloudEvents 1.0 JSON of an event: what a webhook carries and what `GET /v1/events` returns."""
+    return cloud_event(
+        event_id=event.id, event_type=event.type, source=f"/onetrip/{stage}",
         subject=event.subject, time_iso=event.occurred_at, data=event.data,
     ).decode()
+
+
+def dispatch_event(deps: Deps, event: DomainEvent) -> int:
+    """Queue the event for every endpoint that subscribes to it; returns how many messages were sent."""
+    body = event_body(event, deps.settings.stage)
+    item_code = event.data.get("item_code") if isinstance(event.data.get("item_code"), str) else None
     messages = []
-    for department in event.recipients:
+    for department in dict.fromkeys(event.recipients):
         for endpoint in deps.store.list_endpoints(department):
-            if not endpoint.wants(event.type):
+            if not endpoint.wants(event.type, item_code):
                 continue
             wid = webhook_id(event.id, endpoint.id)
-            messages.append(OutboundMessage(id=wid, body=json.dumps({
-                "webhook_id": wid, "department": department, "endpoint_id": endpoint.id,
-                "event_type": event.type, "payload": body,
-            }, ensure_ascii=False, separators=(",", ":"))))
+            message = DeliveryMessage(webhook_id=wid, department=department, endpoint_id=endpoint.id,
+                                      event_type=event.type, payload=body, event_id=event.id,
+                                      item_code=item_code)
+            messages.append(OutboundMessage(id=wid, body=message.model_dump_json()))
     if messages:
         deps.queue.send(messages)
     return len(messages)

@@ -1,7 +1,10 @@
 """Verification on arrival: every uploaded object is re-checked server-side against its spec.
 
-Triggered by the bucket's ObjectCreated notification. Redelivered or stale events change nothing:
-the verdict is recorded once per upload, and only for the upload the slot currently expects.
+Triggered by the bucket's ObjectCreated notification. Size and magic bytes first, then the deep
+content checks under their budget; the same content already judged for the slot gets that verdict
+again without a second verification. The verdict and its `onetrip.material.verified`/`rejected`
+event are written in one transaction; a rejected object is then moved to `quarantine/`. Redelivered
+or stale events change nothing: one verdict per upload, only for the upload the slot expects.
 """
 
 from __future__ import annotations
@@ -9,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain import applications as rules
-from ..domain.materials import SNIFF_BYTES, ObjectFacts, judge
+from ..domain.errors import Problem
+from ..domain.file_checks import Finding
+from ..domain.materials import (
+    SNIFF_BYTES,
+    ObjectFacts,
+    content_limits,
+    content_problems,
+    deep_check_kind,
+    judge,
+)
 from .deps import Deps, retry_on_conflict
 
 
@@ -18,6 +30,8 @@ class VerificationResult:
     outcome: str  # verified | rejected | ignored
     reason: str = ""
     problem_codes: tuple[str, ...] = ()
+    notice_codes: tuple[str, ...] = ()
+    reused_from: str | None = None
 
 
 def verify_material(deps: Deps, key: str) -> VerificationResult:
@@ -25,29 +39,55 @@ def verify_material(deps: Deps, key: str) -> VerificationResult:
     if parsed is None:
         return VerificationResult("ignored", "key_outside_materials_prefix")
     app_id, material_code, upload_id = parsed
+    # The deep checks' findings by content: a lost write race re-decides without re-parsing the file.
+    findings_by_content: dict[str, list[Finding]] = {}
 
     def attempt() -> VerificationResult:
         app = deps.store.get_application(app_id)
         if app is None:
             return VerificationResult("ignored", "unknown_application")
         slot = app.materials.get(material_code)
-        if slot is None or slot.upload_id != upload_id:
+        if slot is None or slot.upload_id != upload_id or slot.key != key:
             return VerificationResult("ignored", "superseded_or_unknown_upload")
-        if slot.status in (rules.MaterialStatus.VERIFIED, rules.MaterialStatus.REJECTED):
+        if slot.status is rules.MaterialStatus.REJECTED:
+            # The verdict may have been saved by an attempt that failed before quarantining.
+            deps.files.quarantine(key)
+            return VerificationResult("ignored", "already_verified")
+        if slot.status is rules.MaterialStatus.VERIFIED:
             return VerificationResult("ignored", "already_verified")
         item = deps.store.get_item_version(app.item_code, app.item_version)
         spec = item.material(material_code) if item else None
-        stored = deps.files.inspect(key, SNIFF_BYTES)
-        if spec is None or stored is None:
+        if spec is None:
+            return VerificationResult("ignored", "object_or_spec_missing")
+        stored = deps.files.inspect(key, SNIFF_BYTES, keep_bytes=spec.max_size_bytes)
+        if stored is None:
             return VerificationResult("ignored", "object_or_spec_missing")
         facts = ObjectFacts(size=stored.size, head=stored.head, declared_content_type=slot.content_type or "",
                             sha256=stored.sha256, stored_content_type=stored.content_type)
-        problems = judge(spec, facts)
-        updated = rules.record_verdict(app, material_code, upload_id, facts, problems, deps.now())
+        earlier = slot.earlier_verdict(stored.sha256, slot.content_type or "")
+        problems: list[Problem] = []
+        notices: list[Problem] = []
+        if earlier is None:
+            problems = judge(spec, facts)
+            kind = deep_check_kind(spec, facts, problems)
+            if kind is not None and stored.data is not None:
+                findings = findings_by_content.get(stored.sha256)
+                if findings is None:
+                    findings = deps.require("inspector").inspect(kind, stored.data, content_limits(spec))
+                    findings_by_content[stored.sha256] = findings
+                problems, notices = content_problems(spec, findings)
+        updated = rules.record_verdict(app, material_code, upload_id, facts, problems, deps.now(),
+                                       notices=notices, reused_from=earlier)
         if updated is None:
             return VerificationResult("ignored", "not_applicable")
-        deps.store.save_application(updated, app.version)
-        return VerificationResult("rejected" if problems else "verified", "",
-                                  tuple(p.code for p in problems))
+        event = rules.verdict_event(updated, material_code, deps.now())
+        deps.store.save_application_with_events(updated, app.version, [event])
+        judged = updated.materials[material_code]
+        rejected = judged.status is rules.MaterialStatus.REJECTED
+        if rejected:
+            deps.files.quarantine(key)
+        return VerificationResult("rejected" if rejected else "verified", "",
+                                  tuple(p["code"] for p in judged.problems),
+                                  tuple(n["code"] for n in judged.notices), judged.verdict_reused_from)
 
     return retry_on_conflict(attempt)

@@ -5,17 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import applications as rules
+from ..domain import task_desk as desk
 from ..domain.applications import Application, DepartmentTask, Outcome, Reason
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, Problem, ValidationFailed
 from ..domain.ids import is_id
 from ..domain.principals import Principal
 from ..ports import Page
 from .deps import Deps, retry_on_conflict
 
 
-def list_department_tasks(deps: Deps, principal: Principal, limit: int, cursor: str | None) -> Page:
+def list_department_tasks(deps: Deps, principal: Principal, limit: int, cursor: str | None,
+                          status: str | None = None) -> Page:
     assert principal.department is not None
-    return deps.store.list_tasks(principal.department, limit, cursor)
+    if status is not None and status not in desk.TASK_STATUSES:
+        raise ValidationFailed(problems=[Problem("status_invalid", "任务状态无效", "Unknown task status", "status",
+                                                 {"allowed": list(desk.TASK_STATUSES)})])
+    return deps.store.list_tasks(principal.department, limit, cursor, status)
+
+
+def claim_task(deps: Deps, principal: Principal, task_id: str) -> DepartmentTask:
+    """The department (one of its officers or systems) takes the task; 409 if someone else holds it."""
+    def attempt() -> DepartmentTask:
+        task = get_department_task(deps, principal, task_id)
+        claimed = desk.claim(task, principal.sub, deps.now())
+        return task if claimed is None else deps.store.save_task(claimed, task.version)
+
+    return retry_on_conflict(attempt)
+
+
+def comment_on_task(deps: Deps, principal: Principal, task_id: str, text: str) -> desk.TaskComment:
+    task = get_department_task(deps, principal, task_id)
+    comment = desk.comment(task, principal.sub, text, deps.now())
+    deps.store.add_task_comment(comment)
+    return comment
+
+
+def task_comments(deps: Deps, principal: Principal, task_id: str) -> list[desk.TaskComment]:
+    get_department_task(deps, principal, task_id)
+    return deps.store.list_task_comments(task_id)
 
 
 def get_department_task(deps: Deps, principal: Principal, task_id: str) -> DepartmentTask:
@@ -36,7 +63,8 @@ def task_with_materials(deps: Deps, principal: Principal, task_id: str) -> tuple
     ttl = deps.settings.download_url_ttl_seconds
     materials = [
         {"code": slot.code, "content_type": slot.content_type, "size": slot.size, "sha256": slot.sha256,
-         "file_name": slot.file_name, "download_url": deps.files.presigned_get(slot.key, ttl),
+         "file_name": slot.file_name, "notices": [n["code"] for n in slot.notices],
+         "download_url": deps.files.presigned_get(slot.key, ttl),
          "download_expires_in": ttl}
         for slot in app.materials.values()
         if slot.status is rules.MaterialStatus.VERIFIED and slot.key

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infra.onetrip import catalogue_cli, deliveries_cli, departments_cli, deploy, operate, package
 from infra.onetrip.moto_stack import DEFAULT_PORT
 from infra.onetrip.stack import (
     DEFAULT_API_PORT,
@@ -48,12 +49,22 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop every process of the local stack")
     token = sub.add_parser("token", help="print a fresh access token for a demo user")
     token.add_argument("user", help="e.g. citizen-verified, agent, admin, dept-yq-tax")
-    sub.add_parser("status", help="print the local stack's state")
+    status = sub.add_parser("status", help="the local stack's state, or a deployed stage's stacks, queues, "
+                                           "alarms and recent errors")
+    status.add_argument("--stage", choices=("local", "dev", "prod"), default="local")
+    deploy.add_aws_arguments(status)
+    for module in (package, deploy, operate, catalogue_cli,  # deployment and operation: their own modules
+                   departments_cli, deliveries_cli):
+        module.add_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "handler", None) is not None:
+        return args.handler(args)
+    if args.command == "status" and args.stage != "local":
+        return operate.cmd_stage_status(args)
     return {"up": cmd_up, "down": cmd_down, "token": cmd_token, "status": cmd_status}[args.command](args)
 
 

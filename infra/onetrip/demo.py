@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from chalicelib.domain.webhooks import generate_secret
+from infra.onetrip import samples
 from infra.onetrip.department_desk import DepartmentDesk
 from infra.onetrip.moto_stack import free_port
 from infra.onetrip.receiver import DemoReceiver
@@ -24,8 +25,9 @@ from infra.onetrip.stack import LocalStack
 
 ITEM = "YQ-RE-0010"
 CITIZEN = "citizen-verified"
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+# Real files: the verifier parses what arrives (built by infra/onetrip/samples.py).
+PDF = samples.pdf()
+PNG = samples.png()
 UPLOADS = [  # (material, bytes, declared type) — the first one is a PNG posing as a PDF
     ("sale-contract", PNG, "application/pdf"),
     ("sale-contract", PDF, "application/pdf"),

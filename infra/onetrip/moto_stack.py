@@ -179,6 +179,7 @@ def apply_skipped(endpoint_url: str, outputs: Mapping[str, str], stage: str = "l
     _apply_bucket_policies(endpoint_url, template, resolver)
     _apply_table_settings(endpoint_url, template, resolver)
     cognito_ids = _apply_cognito(endpoint_url, template, resolver)
+    _apply_kms_key_specs(endpoint_url, template, resolver, outputs)
 
     # Outputs moto dropped because they referenced skipped resources, now resolvable.
     for name, spec in template.get("Outputs", {}).items():
@@ -192,6 +193,27 @@ def apply_skipped(endpoint_url: str, outputs: Mapping[str, str], stage: str = "l
     outputs["Region"] = REGION
     log.info("applied skipped resources: %s", ", ".join(sorted(cognito_ids)) or "none")
     return outputs
+
+
+def _apply_kms_key_specs(endpoint_url: str, template: Mapping[str, Any], resolver: Resolver,
+                         outputs: dict[str, str]) -> None:
+    """moto's CloudFormation creates every KMS key as a symmetric encryption key, ignoring KeySpec and
+    KeyUsage (an HMAC key then refuses GenerateMac). Such a key is created again by direct API call
+    from the same template properties, and the outputs that name it are pointed at the new key."""
+    kms = client("kms", endpoint_url)
+    for logical, resource in resources_of_type(template, "AWS::KMS::Key").items():
+        props = _resolved_props(resolver, resource)
+        spec = props.get("KeySpec", "SYMMETRIC_DEFAULT")
+        if spec == "SYMMETRIC_DEFAULT":
+            continue
+        created = kms.create_key(KeySpec=spec, KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                                 Description=props.get("Description", logical))["KeyMetadata"]
+        for name, output in template.get("Outputs", {}).items():
+            value = output.get("Value")
+            if value == {"Ref": logical}:
+                outputs[name] = created["KeyId"]
+            elif value == {"Fn::GetAtt": [logical, "Arn"]} or value == {"Fn::GetAtt": f"{logical}.Arn"}:
+                outputs[name] = created["Arn"]
 
 
 def deploy(endpoint_url: str, stage: str = "local",

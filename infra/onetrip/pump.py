@@ -37,6 +37,9 @@ LAMBDA_TIMEOUT_S = 30
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
+SCHEDULED_HANDLER = "sweep_due_deliveries"
+SCHEDULE_ENV = "ONETRIP_PUMP_SCHEDULE_SECONDS"
+
 log = logging.getLogger("onetrip.pump")
 
 
@@ -153,7 +156,8 @@ class PumpStats:
 
 
 class EventPump:
-    """Three poller threads (upload queue, delivery queue, table stream) calling the handlers.
+    """Poller threads (upload queue, delivery queue, table stream) and a timer (the scheduled sweep)
+    calling the handlers.
 
     Handler calls are serialised by one lock: a Lambda sandbox runs one invocation at a time
     and the app's lazily-built module globals are written for that.
@@ -161,8 +165,10 @@ class EventPump:
 
     def __init__(self, handlers: HandlerMap | Any, outputs: Mapping[str, str], *,
                  endpoint_url: str | None = None, state_dir: Path | str = DEFAULT_STATE_DIR,
-                 wait_seconds: int = 1, sources: tuple[str, ...] = ("upload", "delivery", "stream"),
-                 queues: Mapping[str, tuple[str, str, str]] | None = None) -> None:
+                 wait_seconds: int = 1,
+                 sources: tuple[str, ...] = ("upload", "delivery", "stream", "schedule"),
+                 queues: Mapping[str, tuple[str, str, str]] | None = None,
+                 schedule_seconds: float | None = None) -> None:
         from infra.onetrip.moto_stack import client  # boto3 only when a pump is built
 
         self.handlers: HandlerMap = getattr(handlers, "handler_map", handlers)
@@ -182,10 +188,13 @@ class EventPump:
         }
         self.sources = sources
         self._shards: dict[str, _ShardReader] = {}
+        # EventBridge's one-minute schedule, compressed locally (the due-retry sweep).
+        self.schedule_seconds = schedule_seconds or float(os.environ.get(SCHEDULE_ENV, "1"))
 
     # ----------------------------------------------------------- lifecycle
     def start(self, stop_event: threading.Event) -> None:
-        wanted = {"upload": "verify_material", "delivery": "deliver", "stream": "dispatch"}
+        wanted = {"upload": "verify_material", "delivery": "deliver", "stream": "dispatch",
+                  "schedule": SCHEDULED_HANDLER}
         for source in self.sources:
             name = self.queues[source][2] if source in self.queues else wanted[source]
             if name not in self.handlers:
@@ -197,8 +206,8 @@ class EventPump:
         if "stream" in self.sources:
             self._discover_shards(initial=True)  # LATEST is taken now, before any later write
         for source in self.sources:
-            target = self._stream_loop if source == "stream" else self._queue_loop
-            args = (stop_event,) if source == "stream" else (source, stop_event)
+            target = {"stream": self._stream_loop, "schedule": self._schedule_loop}.get(source, self._queue_loop)
+            args = (stop_event,) if source in ("stream", "schedule") else (source, stop_event)
             thread = threading.Thread(target=target, args=args, name=f"pump-{source}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -264,6 +273,25 @@ class EventPump:
             log.info("source=%s handler=%s count=%d failures=%d",
                      source, handler_name, len(records), len(failed_set))
         return len(records)
+
+    # ----------------------------------------------------------- schedule
+    def _schedule_loop(self, stop_event: threading.Event) -> None:
+        while not stop_event.wait(self.schedule_seconds):
+            try:
+                self.fire_schedule()
+            except Exception:
+                log.exception("source=schedule handler=%s failed", SCHEDULED_HANDLER)
+
+    def fire_schedule(self) -> Any:
+        """One tick of the scheduled rule: the handler gets an EventBridge scheduled event."""
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": ACCOUNT, "time": now, "region": REGION,
+                 "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/onetrip-local-{SCHEDULED_HANDLER}"],
+                 "detail": {}}
+        result = self._invoke(SCHEDULED_HANDLER, event)
+        self._count("schedule", 0, False)
+        return result
 
     # ----------------------------------------------------------- DynamoDB stream
     def _discover_shards(self, initial: bool = False) -> None:

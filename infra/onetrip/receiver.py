@@ -10,7 +10,12 @@ department endpoint:
 * answers ``204`` at once and hands the CloudEvent to ``decide`` in a
   background worker thread;
 * can simulate an outage with ``fail_first`` (503 to the first N requests,
-  before any verification).
+  before any verification), and any other fault through ``fault`` (tests):
+  ``fault(n)`` for the n-th request returns None (behave) or a ``Fault``:
+  answer a status (with headers, e.g. ``Retry-After`` or ``Location``) before
+  verifying, sleep before answering (slower than the sender's timeout), or act
+  and then drop the connection without an answer (a crash after acting).
+* keeps connections alive (HTTP/1.1), so a sender can reuse them.
 
 Every request is recorded in ``received`` for the demo timeline and tests.
 """
@@ -23,18 +28,32 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
 from chalicelib.domain.webhooks import WebhookVerificationError, verify
 
-__all__ = ["DemoReceiver"]
+__all__ = ["DemoReceiver", "Fault"]
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 _STOP = object()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What the receiver does wrong on one request (tests and demos of the delivery guarantees)."""
+
+    status: int | None = None  # answer this before verifying (e.g. 500, 429, 301, 410)
+    headers: dict[str, str] = field(default_factory=dict)
+    sleep: float = 0.0  # wait this long before handling (a receiver slower than the timeout)
+    drop_after_acting: bool = False  # act on the event, then close the connection without answering
+
+
+_DROP = -1
 
 
 class DemoReceiver:
@@ -49,6 +68,7 @@ class DemoReceiver:
         *,
         port: int = 0,
         tolerance: int = 300,
+        fault: Callable[[int], Fault | None] | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("at least one webhook secret is required")
@@ -56,7 +76,10 @@ class DemoReceiver:
         self.secrets = list(secrets)
         self.decide = decide
         self.fail_first = fail_first
+        self.fault = fault
         self.tolerance = tolerance
+        # Webhook ids acted on, in order: each must appear once however often it was delivered.
+        self.acted: list[str] = []
         self.path = f"/webhooks/{quote(department, safe='')}"
         self.decide_errors: list[str] = []
         self._port = port
@@ -154,10 +177,18 @@ class DemoReceiver:
 
     def handle(self, headers: Any, body: bytes | None) -> tuple[int, dict[str, Any] | None]:
         """Decide the answer to one POST; ``body`` is None when it could not be read."""
+        status, payload, _extra = self.handle_with_headers(headers, body)
+        return status, payload
+
+    def handle_with_headers(self, headers: Any, body: bytes | None) -> tuple[int, dict[str, Any] | None,
+                                                                              dict[str, str]]:
+        """Like ``handle``, plus extra response headers; status ``-1`` means: drop the connection."""
         webhook_id = headers.get("webhook-id")
         with self._lock:
             self._request_count += 1
-            failing = self._request_count <= self.fail_first
+            number = self._request_count
+            failing = number <= self.fail_first
+        fault = self.fault(number) if self.fault is not None else None
         record: dict[str, Any] = {
             "webhook_id": webhook_id,
             "event_type": None,
@@ -166,7 +197,25 @@ class DemoReceiver:
         }
         if failing:
             self._record(**record, status=503)
-            return 503, {"error": "simulated_outage"}
+            return 503, {"error": "simulated_outage"}, {"Retry-After": "1"}
+        if fault is not None and fault.sleep:
+            time.sleep(fault.sleep)
+        if fault is not None and fault.status is not None:
+            self._record(**record, status=fault.status)
+            return fault.status, {"error": "simulated_fault"}, dict(fault.headers)
+        status, payload = self._verify_and_act(headers, body, record)
+        if fault is not None and fault.drop_after_acting:
+            with self._lock:  # the request was handled (and acted on) but is never answered
+                for i in range(len(self._received) - 1, -1, -1):
+                    if self._received[i]["webhook_id"] == record["webhook_id"]:
+                        self._received[i] = {**self._received[i], "status": _DROP}
+                        break
+            return _DROP, None, {}
+        return status, payload, {}
+
+    def _verify_and_act(self, headers: Any, body: bytes | None,
+                        record: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        webhook_id = record["webhook_id"]
         if body is None:
             self._record(**record, status=413)
             return 413, {"error": "body_too_large_or_missing"}
@@ -198,10 +247,12 @@ class DemoReceiver:
             duplicate = webhook_id in self._seen_ids
             if not duplicate:
                 self._seen_ids.add(webhook_id)
+                self.acted.append(webhook_id)
                 # Enqueue under the lock so concurrent duplicates act once.
                 self._work.put(event)
         if duplicate:
-            self._record(**{**record, "duplicate": True}, status=200)
+            record["duplicate"] = True
+            self._record(**record, status=200)
             return 200, {"duplicate": True}
         self._record(**record, status=204)
         return 204, None
@@ -215,19 +266,21 @@ def _make_handler(receiver: DemoReceiver) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s %s", self.address_string(), format % args)
 
-        def _answer(self, status: int, payload: dict[str, Any] | None) -> None:
+        def _answer(self, status: int, payload: dict[str, Any] | None,
+                    headers: dict[str, str] | None = None, close: bool = False) -> None:
             data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
-            if status == 503:
-                self.send_header("Retry-After", "1")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             if payload is not None:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             if data:
                 self.wfile.write(data)
-            self.close_connection = True
 
         def _read_body(self) -> bytes | None:
             raw_length = self.headers.get("Content-Length")
@@ -240,17 +293,23 @@ def _make_handler(receiver: DemoReceiver) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             if self.path.split("?", 1)[0] != receiver.path:
-                self._answer(404, {"error": "not_found"})
+                self._answer(404, {"error": "not_found"}, close=True)
                 return
+            body = self._read_body()
             try:
-                status, payload = receiver.handle(self.headers, self._read_body())
+                status, payload, headers = receiver.handle_with_headers(self.headers, body)
             except Exception:
                 logger.exception("receiver failed")
-                status, payload = 500, {"error": "internal"}
-            self._answer(status, payload)
+                status, payload, headers = 500, {"error": "internal"}, {}
+            if status == _DROP:  # the "crash": no answer at all
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            # An unread (too large) body would corrupt the next request on this connection.
+            self._answer(status, payload, headers, close=body is None)
 
         def _not_allowed(self) -> None:
-            self._answer(405, {"error": "method_not_allowed"})
+            self._answer(405, {"error": "method_not_allowed"}, close=True)
 
         do_GET = do_PUT = do_DELETE = do_PATCH = _not_allowed
 

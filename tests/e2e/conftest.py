@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from infra.onetrip import samples
 from infra.onetrip.department_desk import DepartmentDesk
 from infra.onetrip.moto_stack import client, free_port
 from infra.onetrip.receiver import DemoReceiver
@@ -27,8 +28,9 @@ DEPARTMENTS = ("yq-amr", "yq-realestate", "yq-tax")
 CITIZEN = "citizen-verified"
 OTHER_CITIZEN = "citizen-unverified"
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# Real files: the verifier parses what arrives (built by infra/onetrip/samples.py).
+PDF = samples.pdf()
+PNG = samples.png()
 
 # The single-department item and what makes it complete: (material, bytes, declared type).
 AMR_ITEM = "YQ-AMR-0001"

@@ -18,15 +18,16 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.adapters import aws
 from chalicelib.config import get_settings
-from infra.onetrip import moto_stack, users
+from infra.onetrip import moto_stack, samples, users
 from infra.onetrip.moto_stack import endpoint_for, free_port, start_moto, stop_process
 from infra.onetrip.seed import seed
 from infra.onetrip.stack import app_env
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# Real files: the verifier parses what arrives (infra/onetrip/samples.py builds them from the specs).
+PDF = samples.pdf()
+PNG = samples.png()
 
 
 @dataclass
@@ -142,9 +143,11 @@ def outbox_images(stack: Stack, application_id: str) -> list[dict[str, Any]]:
     return resp["Items"]
 
 
-def accept_case(api: Any, stack: Stack, owner: str = "citizen-verified") -> dict[str, Any]:
+def accept_case(api: Any, stack: Stack, owner: str = "citizen-verified",
+                enterprise_id: str | None = None) -> dict[str, Any]:
     """A single-department case (YQ-AMR-0001) accepted for `owner`, its materials verified."""
-    status, draft = call(api, "POST", "/v1/applications", stack.headers(owner), {"item_code": "YQ-AMR-0001"})
+    body = {"item_code": "YQ-AMR-0001", **({"enterprise_id": enterprise_id} if enterprise_id else {})}
+    status, draft = call(api, "POST", "/v1/applications", stack.headers(owner), body)
     assert status == 201
     for material, data, ctype in (("application-form", PDF, "application/pdf"),
                                   ("operator-id", PNG, "image/png"), ("premises-proof", PDF, "application/pdf")):
@@ -156,3 +159,23 @@ def accept_case(api: Any, stack: Stack, owner: str = "citizen-verified") -> dict
     status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(owner))
     assert status == 200, case
     return case
+
+
+def new_user(stack: Stack, groups: list[str]) -> dict[str, str]:
+    """A fresh user in the stack's pool (tests that change a user's state must not share one)."""
+    from chalicelib.domain.ids import new_id
+
+    username = new_id("user-").lower()
+    password = users.load_users()["password"]
+    cognito = stack.aws("cognito-idp")
+    pool = stack.outputs["UserPoolId"]
+    cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    auth = cognito.admin_initiate_auth(UserPoolId=pool, ClientId=stack.outputs["MobileClientId"],
+                                       AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                       AuthParameters={"USERNAME": username, "PASSWORD": password})
+    token = auth["AuthenticationResult"]["AccessToken"]
+    return {"username": username, "token": token,
+            "headers": {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}}

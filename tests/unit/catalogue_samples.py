@@ -24,9 +24,26 @@ FRIDAY = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 VALID_ID = "11010519491231002X"
 VALID_ID_MASKED = "110105********002X"
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
-JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+# Real, minimal files: the verifier parses them (a one-page PDF, an 8×8 PNG and JPEG).
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\nxref\n0 4\n0000000000 65535 f \n"
+       b"0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
+       b"startxref\n164\n%%EOF\n")
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00\x00Km)\xdc\x00\x00\x00"
+       b"\x14IDATx\x9cc<!'\xc7\x80\r0a\x15\x1d\xb4\x12\x00\xd0\xca\x01\x14>c\xa8\x99\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _tiny_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "JPEG", quality=50)
+    return buf.getvalue()
+
+
+JPG = _tiny_jpeg()
 
 
 def material(code: str, *, required: bool = True, types: tuple[str, ...] = ("pdf",),

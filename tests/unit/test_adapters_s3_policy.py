@@ -35,9 +35,12 @@ def conditions_of(policy):
     return policy["conditions"]
 
 
+PREFIX = "materials/app_01ARZ3NDEKTSV4RRFFQ69G5FAV/"
+
+
 @pytest.fixture
 def post(s3):
-    return S3FileStore(s3, BUCKET, KMS_KEY).presigned_post(KEY, "application/pdf", MAX, 900)
+    return S3FileStore(s3, BUCKET, KMS_KEY).presigned_post(KEY, "application/pdf", MAX, 900, key_prefix=PREFIX)
 
 
 def test_the_size_is_bounded_between_one_byte_and_the_spec_maximum(post):
@@ -54,12 +57,21 @@ def test_the_content_type_is_exact(post):
     assert post.fields["Content-Type"] == "application/pdf"
 
 
-def test_the_key_is_exact(post):
+def test_the_key_is_exact_and_inside_the_application_prefix(post):
+    """Both bind: the exact key keeps one policy from writing over another slot's object; the prefix
+    is a second bound S3 checks on its own."""
     conditions = conditions_of(decoded_policy(post))
     assert {"key": KEY} in conditions
-    assert not any(isinstance(c, list) and c[0] == "starts-with" and c[1] == "$key" for c in conditions)
-    assert post.fields["key"] == KEY and post.key == KEY
+    starts = [c for c in conditions if isinstance(c, list) and c[0] == "starts-with"]
+    assert starts == [["starts-with", "$key", PREFIX]]
+    assert post.fields["key"] == KEY and post.key == KEY and KEY.startswith(PREFIX)
     assert {"bucket": BUCKET} in conditions
+
+
+@pytest.mark.parametrize("prefix", ["materials/app_OTHER/", "materials/app_01ARZ3NDEKTSV4RRFFQ69G5FAV", ""])
+def test_a_key_outside_its_prefix_is_never_signed(s3, prefix):
+    with pytest.raises(ValueError):
+        S3FileStore(s3, BUCKET, KMS_KEY).presigned_post(KEY, "application/pdf", MAX, 900, key_prefix=prefix)
 
 
 def test_sse_kms_with_the_configured_key_is_required(post):

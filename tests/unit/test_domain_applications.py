@@ -19,7 +19,7 @@ from chalicelib.domain.applications import (
     parse_material_key,
     sanitize_file_name,
 )
-from chalicelib.domain.errors import Conflict, Problem, ValidationFailed
+from chalicelib.domain.errors import Conflict, Forbidden, Problem, ValidationFailed
 from chalicelib.domain.identity import AssuranceLevel
 from chalicelib.domain.ids import is_id, new_id
 from tests.unit.catalogue_samples import (
@@ -223,11 +223,11 @@ def test_an_identity_below_l2_is_not_enough():
     assert rules.submission_problems(ready_application(item), item, identity(level=AssuranceLevel.L3)) == []
 
 
-def test_accepting_an_incomplete_application_raises_every_problem():
+def test_accepting_for_an_unverified_applicant_is_forbidden_with_every_problem():
     item = single_item()
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(Forbidden) as exc:
         rules.accept(draft(item), item, None, citizen(), FRIDAY)
-    assert exc.value.code == "application_incomplete"
+    assert exc.value.code == "assurance_level_too_low"
     assert [p.code for p in exc.value.problems] == ["identity_not_verified", "material_missing",
                                                     "material_missing"]
 

@@ -10,7 +10,7 @@ from tests.unit.catalogue_samples import JPG, PDF, PNG, facts, material
 
 @pytest.mark.parametrize("head,kind", [
     (PDF, "pdf"), (PNG, "png"), (JPG, "jpg"),
-    (b"PK\x03\x04", None), (b"GIF89a", None), (b"", None), (b"%PDF", None), (b" %PDF-1.7", None),
+    (b"PK\x03\x04" + b"\x00" * 26, "ofd"), (b"GIF89a", None), (b"", None), (b"%PDF", None), (b" %PDF-1.7", None),
 ])
 def test_sniff_type_reads_the_magic_number(head, kind):
     assert sniff_type(head) == kind
@@ -47,10 +47,22 @@ def test_a_pdf_declared_file_that_is_a_png_is_refused_by_its_bytes():
     assert problems[0].detail["detected"] == "png"
 
 
-def test_unknown_bytes_are_refused():
+def test_a_program_is_refused_and_named_for_what_it_is():
     problems = judge(material("form"), facts(b"MZ\x90\x00" + b"\x00" * 20, "application/pdf"))
     assert codes(problems) == ["file_type_not_accepted"]
+    assert problems[0].detail["detected"] == "exe"
+
+
+def test_bytes_of_no_known_type_are_refused():
+    problems = judge(material("form"), facts(b"just some text, not a document", "application/pdf"))
+    assert codes(problems) == ["file_type_not_accepted"]
     assert problems[0].detail["detected"] is None
+
+
+def test_a_zip_is_an_ofd_candidate_only_where_ofd_is_accepted():
+    zip_head = b"PK\x03\x04" + b"\x00" * 26
+    assert codes(judge(material("form"), facts(zip_head, "application/pdf"))) == ["file_type_not_accepted"]
+    assert judge(material("licence", types=("ofd",)), facts(zip_head, "application/ofd")) == []
 
 
 def test_a_declared_type_other_than_the_content_is_a_mismatch():

@@ -1,0 +1,206 @@
+"""The department-delivery access patterns of the single table (mixed into `DynamoStore`).
+
+Delivery state `DLV#<webhook-id>/DLV` (conditional on `version`, listed per department on gsi1
+`DLVS#<dept>` by creation time), its attempt log `DLV#<webhook-id>/LOG#<gen>#<n>`, endpoint health
+`EPH#<endpoint>`, due-time retries `DUE#<shard>/<due ms>#<message>`, the department's event feed
+`FEED#<dept>/<event id>` (written in the transaction of the event itself), departments on gsi1
+`DEPARTMENTS`, and task comments `TASK#<id>/CMT#<id>`. Every read is a GetItem or a Query.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..domain.applications import DepartmentTask
+from ..domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
+from ..domain.departments import Department
+from ..domain.errors import ConcurrentUpdate
+from ..domain.events import DomainEvent
+from ..domain.task_desk import TaskComment
+from ..ports import OutboundMessage, Page
+from . import keys
+from .records import doc as _doc
+
+# The pull API promises at least 30 days; the feed copies live a little longer.
+FEED_TTL_SECONDS = 35 * 24 * 3600
+# Attempt logs and finished deliveries are kept for a year (the department's audit of what it got).
+DELIVERY_TTL_SECONDS = 366 * 24 * 3600
+_FILL_ROUNDS = 5  # a status-filtered page reads at most this many key ranges to fill itself
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class DeliveryRecords:
+    _db: Any
+    _table: str
+
+    # Provided by DynamoStore.
+    _get: Callable[..., dict[str, Any] | None]
+    _put: Callable[..., None]
+    _task_record: Callable[[DepartmentTask], dict[str, Any]]
+
+    def _item(self, key: dict[str, str], type_: str, doc: str, **extra: dict[str, str]) -> dict[str, Any]:
+        return {**{k: _s(v) for k, v in key.items()}, "type": _s(type_), "version": _n(0), "doc": _s(doc), **extra}
+
+    # -- feed: written inside the event's own transaction -------------------------------------------
+    def _feed_puts(self, events: list[DomainEvent]) -> list[dict[str, Any]]:
+        expires = _n(int(time.time()) + FEED_TTL_SECONDS)
+        return [{"Item": self._item(keys.feed(department, event.id), "feed_event", event.model_dump_json(),
+                                    expires_at=expires),
+                 "ConditionExpression": "attribute_not_exists(pk)"}
+                for event in events for department in dict.fromkeys(event.recipients)]
+
+    def list_department_events(self, department: str, after: str | None, before: str,
+                               limit: int) -> list[DomainEvent]:
+        lower = after or ""
+        resp = self._db.query(
+            TableName=self._table, Limit=limit, ConsistentRead=True,
+            KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={":p": _s(keys.feed(department, "")["pk"]), ":lo": _s(lower + "\x00"),
+                                       ":hi": _s(before)})
+        events = [DomainEvent.model_validate(_doc(i)) for i in resp.get("Items", [])]
+        return [e for e in events if e.id != before]
+
+    # -- departments --------------------------------------------------------------------------------
+    def get_department(self, code: str) -> Department | None:
+        rec = self._get(keys.department(code), consistent=True)
+        return Department.model_validate(_doc(rec)) if rec else None
+
+    def list_departments(self, limit: int, cursor: str | None) -> Page:
+        from .dynamodb import decode_cursor, encode_cursor
+
+        kwargs: dict[str, Any] = {"TableName": self._table, "IndexName": "gsi1", "Limit": limit,
+                                  "KeyConditionExpression": "gsi1pk = :p",
+                                  "ExpressionAttributeValues": {":p": _s(keys.DEPARTMENTS_INDEX)}}
+        start = decode_cursor(cursor, keys.DEPARTMENTS_INDEX)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = self._db.query(**kwargs)
+        return Page([Department.model_validate(_doc(i)) for i in resp.get("Items", [])],
+                     encode_cursor(resp.get("LastEvaluatedKey")))
+
+    # -- delivery state and log ---------------------------------------------------------------------
+    def get_delivery(self, webhook_id: str) -> Delivery | None:
+        rec = self._get(keys.delivery(webhook_id), consistent=True)
+        if rec is None or rec.get("type", {}).get("S") != "delivery_state":
+            return None
+        return Delivery.model_validate({**_doc(rec), "version": int(rec["version"]["N"])})
+
+    def save_delivery(self, delivery: Delivery, expected_version: int | None) -> Delivery:
+        saved = delivery.model_copy(update={"version": 0 if expected_version is None else expected_version + 1})
+        doc = saved.model_dump(mode="json", exclude={"version"})
+        # `attempt`/`status` at the top of the doc keep the foundation's record shape readable.
+        item = {**{k: _s(v) for k, v in keys.delivery(delivery.webhook_id).items()},
+                "type": _s("delivery_state"), "version": _n(saved.version), "doc": _s(json.dumps(doc)),
+                "status": _s(saved.status.value), "gsi1pk": _s(keys.deliveries_index(saved.department)),
+                "gsi1sk": _s(f"{saved.created_at}#{saved.webhook_id}"),
+                "expires_at": _n(int(time.time()) + DELIVERY_TTL_SECONDS)}
+        if expected_version is None:
+            self._put(item, "attribute_not_exists(pk)")
+        else:
+            self._put(item, "version = :v", {":v": _n(expected_version)})
+        return saved
+
+    def add_delivery_attempt(self, attempt: DeliveryAttempt) -> None:
+        key = keys.delivery_attempt(attempt.webhook_id, attempt.generation, attempt.attempt)
+        self._put(self._item(key, "delivery_attempt", attempt.model_dump_json(),
+                             expires_at=_n(int(time.time()) + DELIVERY_TTL_SECONDS)))
+
+    def list_delivery_attempts(self, webhook_id: str) -> list[DeliveryAttempt]:
+        resp = self._db.query(
+            TableName=self._table, ConsistentRead=True,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":p": _s(keys.delivery(webhook_id)["pk"]), ":s": _s(keys.ATTEMPT_PREFIX)})
+        return [DeliveryAttempt.model_validate(_doc(i)) for i in resp.get("Items", [])]
+
+    def list_deliveries(self, department: str, limit: int, cursor: str | None, status: str | None = None,
+                        since: str | None = None, until: str | None = None) -> Page:
+        """Newest first; `status` filters (reading on until the page is full or the range ends)."""
+        from .dynamodb import decode_cursor, encode_cursor
+
+        partition = keys.deliveries_index(department)
+        condition = "gsi1pk = :p"
+        values: dict[str, Any] = {":p": _s(partition)}
+        if since or until:
+            condition += " AND gsi1sk BETWEEN :lo AND :hi"
+            values.update({":lo": _s(since or ""), ":hi": _s((until or "9999") + "~")})
+        kwargs: dict[str, Any] = {"TableName": self._table, "IndexName": "gsi1",
+                                  "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+                                  "ScanIndexForward": False}
+        if status:
+            kwargs["FilterExpression"] = "#st = :st"
+            kwargs["ExpressionAttributeNames"] = {"#st": "status"}
+            values[":st"] = _s(status)
+        start = decode_cursor(cursor, partition)
+        found: list[Delivery] = []
+        last: dict[str, Any] | None = None
+        for _ in range(_FILL_ROUNDS):
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            kwargs["Limit"] = limit - len(found)
+            resp = self._db.query(**kwargs)
+            found += [Delivery.model_validate({**_doc(i), "version": int(i["version"]["N"])})
+                      for i in resp.get("Items", [])]
+            last = start = resp.get("LastEvaluatedKey")
+            if not last or len(found) >= limit:
+                break
+        return Page(found, encode_cursor(last))
+
+    # -- circuit breaker ----------------------------------------------------------------------------
+    def get_endpoint_health(self, endpoint_id: str) -> EndpointHealth | None:
+        rec = self._get(keys.endpoint_health(endpoint_id), consistent=True)
+        return EndpointHealth.model_validate(_doc(rec)) if rec else None
+
+    def put_endpoint_health(self, health: EndpointHealth) -> None:
+        self._put(self._item(keys.endpoint_health(health.endpoint_id), "endpoint_health", health.model_dump_json()))
+
+    # -- retries due later than SQS can delay -------------------------------------------------------
+    def put_due(self, message: OutboundMessage, due_at: datetime) -> None:
+        token = keys.due_token(int(due_at.timestamp() * 1000), message.id)
+        doc = json.dumps({"id": message.id, "body": message.body})
+        self._put(self._item(keys.due(keys.due_shard(message.id), token), "due_delivery", doc))
+
+    def due_messages(self, shard: int, until: datetime, limit: int) -> list[tuple[str, OutboundMessage]]:
+        upper = keys.due_token(int(until.timestamp() * 1000), "~")
+        resp = self._db.query(
+            TableName=self._table, Limit=limit, ConsistentRead=True,
+            KeyConditionExpression="pk = :p AND sk <= :u",
+            ExpressionAttributeValues={":p": _s(keys.due(shard, "")["pk"]), ":u": _s(upper)})
+        out = []
+        for item in resp.get("Items", []):
+            doc = _doc(item)
+            out.append((item["sk"]["S"], OutboundMessage(id=doc["id"], body=doc["body"])))
+        return out
+
+    def delete_due(self, shard: int, token: str) -> None:
+        self._db.delete_item(TableName=self._table, Key={k: _s(v) for k, v in keys.due(shard, token).items()})
+
+    # -- the department's work on a task ------------------------------------------------------------
+    def save_task(self, task: DepartmentTask, expected_version: int) -> DepartmentTask:
+        saved = task.model_copy(update={"version": expected_version + 1})
+        self._put(self._task_record(saved), "version = :v", {":v": _n(expected_version)})
+        return saved
+
+    def add_task_comment(self, comment: TaskComment) -> None:
+        self._put(self._item(keys.task_comment(comment.task_id, comment.id), "task_comment",
+                             comment.model_dump_json()), "attribute_not_exists(pk)")
+
+    def list_task_comments(self, task_id: str) -> list[TaskComment]:
+        resp = self._db.query(
+            TableName=self._table, ConsistentRead=True, Limit=200,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":p": _s(keys.task(task_id)["pk"]), ":s": _s(keys.COMMENT_PREFIX)})
+        return [TaskComment.model_validate(_doc(i)) for i in resp.get("Items", [])]
+
+
+__all__ = ["ConcurrentUpdate", "DeliveryRecords"]

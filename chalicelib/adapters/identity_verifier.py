@@ -1,0 +1,61 @@
+"""Identity verifier adapters (实名认证): the authority's HTTPS service, and for the local stage a
+reference registry of demo people.
+
+Neither logs nor echoes what it checks. The HTTPS contract is deliberately small — `POST {name,
+id_number}` with a bearer token, answer `{"matched": bool}` — so a thin gateway can front whichever
+national or provincial service a deployment is allowed to use.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from ..domain.errors import OneTripError
+from ..ports import BlindIndex, IdentityCheck, Store
+
+
+class IdentityServiceUnavailable(OneTripError):
+    code = "identity_service_unavailable"
+    message_zh = "实名认证服务暂时不可用，请稍后重试"
+    message_en = "The identity verification service is unavailable; please retry later"
+
+
+def registry_entry_index(blind_index: BlindIndex, name: str, id_number: str) -> str:
+    return blind_index.index("registry", f"{id_number}\x1f{name}")
+
+
+class ReferenceRegistryVerifier:
+    """Local stage: demo people seeded as HMACs of (ID number, name) — the data itself is not stored."""
+
+    def __init__(self, store: Store, blind_index: BlindIndex) -> None:
+        self._store = store
+        self._blind_index = blind_index
+
+    def verify(self, name: str, id_number: str) -> IdentityCheck:
+        found = self._store.registry_entry_exists(registry_entry_index(self._blind_index, name, id_number))
+        return IdentityCheck(matched=found, method="reference_registry")
+
+
+class HttpsIdentityVerifier:
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
+        if not url.startswith("https://"):
+            raise ValueError("the identity verification service must be reached over https")
+        self._url = url
+        self._token = token
+        self._timeout = timeout
+
+    def verify(self, name: str, id_number: str) -> IdentityCheck:
+        request = urllib.request.Request(  # noqa: S310 - https enforced in __init__
+            self._url, method="POST", data=json.dumps({"name": name, "id_number": id_number}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as resp:  # noqa: S310
+                answer = json.loads(resp.read(64 * 1024))
+        except (urllib.error.URLError, OSError, ValueError):
+            # Raised clean (from None): the chained exception could carry the request to a log.
+            raise IdentityServiceUnavailable() from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("matched"), bool):
+            raise IdentityServiceUnavailable()
+        return IdentityCheck(matched=answer["matched"], method="authority_service")

@@ -1,0 +1,27 @@
+"""`GET /v1/events?after=`: a department catches up on every event addressed to it, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from ..bootstrap import deps
+from ..domain.principals import Principal, PrincipalKind
+from ..services.events_feed import pull_events
+from .auth import jwt_authorizer
+from .delivery_schemas import EventPage
+from .http import api_route, page_params
+
+events_api = Blueprint(__name__)
+
+
+@api_route(events_api, "GET", "/v1/events",
+           summary="Events addressed to my department after a cursor (an event id), oldest first, 30 days",
+           kinds=frozenset({PrincipalKind.DEPARTMENT}), authorizer=jwt_authorizer, response=EventPage,
+           query=("after", "limit"))
+def list_events(principal: Principal, _body: None) -> dict[str, Any]:
+    limit, _ = page_params(events_api)
+    query: dict[str, str] = dict(events_api.current_request.query_params or {})
+    after = query.get("after") or None
+    return pull_events(deps(), principal, after, limit)

@@ -1,0 +1,166 @@
+"""Edge models of the department registry, the delivery log and the missed-events pull."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.departments import SUBSCRIBABLE_EVENT_TYPES, Office
+
+Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
+EventType = Literal["onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
+                    "onetrip.case.decided"]
+assert set(EventType.__args__) == set(SUBSCRIBABLE_EVENT_TYPES)  # type: ignore[attr-defined]
+
+
+class NewDepartment(BaseModel):
+    model_config = Strict
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    offices: list[Office] = Field(default_factory=list, max_length=200)
+
+
+class NewEndpoint(BaseModel):
+    model_config = Strict
+    department: str = Field(min_length=1, max_length=64)
+    url: str = Field(min_length=8, max_length=2048)
+    event_types: list[EventType] = Field(min_length=1, max_length=10)
+    item_codes: list[str] = Field(default_factory=list, max_length=100)
+    ed25519: bool = Field(default=False, description="also sign with Standard Webhooks v1a (ed25519)")
+
+
+class ReplayRange(BaseModel):
+    model_config = Strict
+    department: str | None = Field(default=None, max_length=64, description="admins only; departments: their own")
+    since: str = Field(min_length=10, max_length=40, description="ISO 8601, inclusive")
+    until: str = Field(min_length=10, max_length=40, description="ISO 8601, inclusive")
+    status: str | None = Field(default=None, max_length=32)
+
+
+class CommentBody(BaseModel):
+    model_config = Strict
+    text: str = Field(min_length=1, max_length=2000)
+
+
+# -- responses ----------------------------------------------------------------------------------------
+class EndpointView(BaseModel):
+    id: str
+    department: str
+    url: str
+    event_types: list[str]
+    item_codes: list[str]
+    state: str
+    secrets: int
+    retiring_secrets_until: list[str]
+    ed25519_public_key: str | None
+    created_at: str | None
+    verified_at: str | None
+    disabled_reason: str | None
+
+
+class DepartmentView(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    contact_email: str | None
+    offices: list[dict[str, Any]]
+
+
+class DepartmentPage(BaseModel):
+    items: list[DepartmentView]
+    next_cursor: str | None
+
+
+class DepartmentDetail(DepartmentView):
+    endpoints: list[EndpointView]
+
+
+class VerificationResult(BaseModel):
+    webhook_id: str
+    ok: bool
+    http_status: int | None
+    error: str | None
+
+
+class EndpointCreated(BaseModel):
+    endpoint: EndpointView
+    secret: str = Field(description="shown once: store it now; it is kept only encrypted")
+    public_key: str | None = None
+    verification: VerificationResult
+
+
+class EndpointVerified(BaseModel):
+    endpoint: EndpointView
+    verification: VerificationResult
+
+
+class SecretRotated(BaseModel):
+    endpoint: EndpointView
+    secret: str = Field(description="shown once; the previous secrets keep signing until their grace ends")
+
+
+class DeliveryView(BaseModel):
+    webhook_id: str
+    department: str
+    endpoint_id: str
+    event_type: str
+    event_id: str | None
+    item_code: str | None
+    status: str
+    attempt: int
+    generation: int
+    created_at: str
+    updated_at: str
+    next_attempt_at: str | None
+    last_status: int | None
+    last_error: str | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryView]
+    next_cursor: str | None
+
+
+class AttemptView(BaseModel):
+    generation: int
+    attempt: int
+    started_at: str
+    latency_ms: int | None
+    http_status: int | None
+    error_class: str | None
+    outcome: str
+
+
+class DeliveryDetail(DeliveryView):
+    attempts: list[AttemptView]
+    payload: dict[str, Any]
+
+
+class Replayed(BaseModel):
+    replayed: list[str]
+
+
+class PulledEvent(BaseModel):
+    event: dict[str, Any]
+    webhook_ids: list[str]
+
+
+class EventPage(BaseModel):
+    items: list[PulledEvent]
+    next_cursor: str | None
+    has_more: bool
+
+
+class CommentView(BaseModel):
+    id: str
+    task_id: str
+    author: str
+    text: str
+    created_at: str
+
+
+class CommentPage(BaseModel):
+    items: list[CommentView]
