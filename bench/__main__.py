@@ -110,7 +110,9 @@ def rows_throughput(r: dict[str, Any]) -> list[Row]:
         j = level["steps_ms"].get("journey", {"p50": "-", "p99": "-"})
         out.append(("throughput", f"{level['clients']} clients: journeys/s (journey p50/p99 ms)",
                     f"{level['journeys_per_second']} ({j['p50']}/{j['p99']})",
-                    f"{level['completed']} journeys, errors {level['errors']} (zero required)",
+                    f"{level['completed']} journeys, errors {level['errors']} (zero required)"
+                    + (f", {level['poll_connection_resets']} poll resets retried"
+                       if level.get("poll_connection_resets") else ""),
                     "ok" if level["errors"] == 0 else "ERRORS"))
     share = r["cpu_share"]
     ours = sum(v for k, v in share.items() if k in ("api", "pump"))

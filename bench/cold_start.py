@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.samples import PDF
+from bench.samples import PDF, answers_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -141,7 +141,9 @@ class Fixtures:
         return resp.status_code, json.loads(resp.body) if resp.body else None
 
     def draft(self, item: str) -> str:
-        status, body = self.call("POST", "/v1/applications", {"item_code": item})
+        answers = answers_for(self.call("GET", f"/v1/items/{item}")[1])
+        status, body = self.call("POST", "/v1/applications",
+                                 {"item_code": item, **({"answers": answers} if answers else {})})
         assert status == 201, body
         return str(body["id"])
 

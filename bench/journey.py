@@ -30,7 +30,7 @@ import requests
 
 from bench.awscalls import Call, CallRecorder
 from bench.motostack import MotoStack
-from bench.samples import PDF, SAMPLE
+from bench.samples import PDF, SAMPLE, answers_for
 
 CITIZEN = "citizen-verified"
 
@@ -265,18 +265,20 @@ class JourneyBench:
         record = self.record = JourneyRecord(item_code, len(materials), len(departments))
         mark = self.recorder.mark()
         try:
-            self._journey(record, materials, departments)
+            self._journey(record, materials, departments, answers_for(guide))
         finally:
             self.record = None
             record.calls = self.recorder.since(mark)
         return record
 
-    def _journey(self, record: JourneyRecord, materials: list[dict[str, Any]], departments: list[str]) -> None:
+    def _journey(self, record: JourneyRecord, materials: list[dict[str, Any]], departments: list[str],
+                 answers: dict[str, Any]) -> None:
         self.step("draft")
-        draft = self.api("POST", "/v1/applications", "/v1/applications", CITIZEN, {"item_code": record.item},
-                         expect=201)
+        body: dict[str, Any] = {"item_code": record.item, **({"answers": answers} if answers else {})}
+        draft = self.api("POST", "/v1/applications", "/v1/applications", CITIZEN, body, expect=201)
         app_id = draft["id"]
         self.drain()
+        assert {m["code"] for m in draft["materials"] if m.get("required")} == {m["code"] for m in materials}, draft
         for material in materials:
             content_type = "application/pdf" if "application/pdf" in material["accepted_content_types"] else \
                 material["accepted_content_types"][0]

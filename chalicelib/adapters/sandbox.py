@@ -8,17 +8,21 @@ MemoryError, SIGXCPU, SIGKILL, a crash in a C decoder — the file gets a verdic
 Limits in Lambda: fork and setrlimit are allowed (no seccomp on them), the child's memory counts
 against the function's MemorySize, so the verifier needs MemorySize ≥ the parent (~150 MB with
 pypdf and Pillow loaded, plus the file) + the budget; /dev/shm is absent, so multiprocessing's
-queues cannot be used — a plain os.pipe is. RLIMIT_AS bounds address space, not resident memory:
-it also refuses large mappings a decoder never touches, which only makes the budget stricter.
+queues cannot be used — a plain os.pipe is. RLIMIT_AS bounds new address space (and refuses large
+mappings a decoder never touches, which only makes it stricter) but not the parent's freed heap that
+stays mapped in a warm container; a watchdog thread in the child therefore also bounds resident
+growth, every 5 ms (a burst between two looks is still capped by RLIMIT_AS plus that free heap).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
 import select
 import signal
+import threading
 import time
 from dataclasses import dataclass
 
@@ -28,9 +32,29 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _RESULT_LIMIT = 1024 * 1024
 
 
-def _address_space() -> int:
+_WATCH_INTERVAL = 0.005
+
+
+def _statm(field: int) -> int:
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * _PAGE
+        return int(statm.read().split()[field]) * _PAGE
+
+
+def _address_space() -> int:
+    return _statm(0)
+
+
+def _resident() -> int:
+    return _statm(1)
+
+
+def _release_free_heap() -> None:
+    """Give the heap the parent freed back to the kernel (glibc), so the child's resident growth
+    counts what the checks really use."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass(frozen=True)
@@ -60,19 +84,40 @@ class SandboxedInspector:
         try:
             cpu = max(1, int(self.budget.seconds + 0.999))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            _release_free_heap()
+            over_memory = [Finding(BUDGET_EXCEEDED, {"resource": "memory",
+                                                     "limit_bytes": self.budget.memory_bytes}).to_dict()]
+            writing = threading.Lock()
+
+            def report(result: list[dict[str, object]]) -> None:
+                with writing:
+                    view = memoryview(json.dumps(result).encode()[:_RESULT_LIMIT])
+                    while view:
+                        view = view[os.write(write_fd, view):]
+                    os._exit(0)
+
+            # RLIMIT_AS cannot see memory the parent freed but kept mapped (a warm container's heap):
+            # a decoder may reuse it without a new mapping. Resident growth catches that.
+            baseline = _resident()
+
+            def watch() -> None:
+                while True:
+                    time.sleep(_WATCH_INTERVAL)
+                    if _resident() - baseline > self.budget.memory_bytes:
+                        report(over_memory)
+
+            # The watchdog's stack is mapped before the ceiling is set, so the budget is all the checks'.
+            threading.stack_size(256 * 1024)
+            threading.Thread(target=watch, daemon=True).start()
             ceiling = _address_space() + self.budget.memory_bytes
             resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
             try:
                 result = [f.to_dict() for f in inspect_content(kind, data, limits)]
             except MemoryError:
-                result = [Finding(BUDGET_EXCEEDED, {"resource": "memory",
-                                                    "limit_bytes": self.budget.memory_bytes}).to_dict()]
+                result = over_memory
             except RecursionError:
                 result = [Finding("verification_failed", {"error": "RecursionError"}).to_dict()]
-            payload = json.dumps(result).encode()[:_RESULT_LIMIT]
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(write_fd, view):]
+            report(result)
         except BaseException:
             code = 70
         finally:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .calendar import deadline_after
 from .catalogue import ServiceItem
 from .checklist import needed_materials
+from .conditions import validate_answers
 from .errors import Conflict, Forbidden, Problem, ValidationFailed
 from .events import DomainEvent
 from .identity import AssuranceLevel, VerifiedIdentity
@@ -214,6 +215,19 @@ def apply_answers(app: Application, item: ServiceItem, answers: dict[str, Any], 
     return app.model_copy(update={"answers": dict(answers), "materials": slots, "updated_at": _iso(now)})
 
 
+def draft_answers(item: ServiceItem, answers: dict[str, Any]) -> dict[str, Any]:
+    """Typed answers for a draft. A draft may leave fields unanswered (they are told at submission);
+    any other problem — unknown field, wrong type, value outside the choices — is refused now, all at once."""
+    typed, problems = validate_answers(item.form, answers)
+    blocking = [p for p in problems if p.code != "answer_required"]
+    if blocking:
+        raise ValidationFailed(
+            "表单填写有误，请按以下问题一次性修改", "The form answers have problems; all of them are listed",
+            code="answers_invalid",
+            problems=[Problem(p.code, p.message_zh, p.message_en, f"answers.{p.field}") for p in blocking])
+    return typed
+
+
 def obtained_by_bus(app: Application) -> list[str]:
     return [code for code, slot in app.materials.items() if slot.source == "bus"]
 
@@ -337,6 +351,8 @@ def assurance_suffices(identity: VerifiedIdentity | None, item: ServiceItem) -> 
 def submission_problems(app: Application, item: ServiceItem, identity: VerifiedIdentity | None) -> list[Problem]:
     """Every reason the application cannot be accepted now, all at once (一次性告知)."""
     problems: list[Problem] = []
+    _, answer_problems = validate_answers(item.form, app.answers)
+    problems += [Problem(p.code, p.message_zh, p.message_en, f"answers.{p.field}") for p in answer_problems]
     if not assurance_suffices(identity, item):
         problems.append(Problem(
             "identity_not_verified", f"申请人身份核验等级不足（需要 {item.min_assurance_level}），请先完成实名认证",

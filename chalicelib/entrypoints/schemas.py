@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.applications import Application, CaseRecord, DepartmentTask, Reason, TaskRef
-from ..domain.catalogue import ServiceItem
 
 Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -41,36 +40,6 @@ class Decision(BaseModel):
 
 
 # -- responses --------------------------------------------------------------------------------------
-class MaterialGuide(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
-    required: bool
-    accepted_types: list[str]
-    accepted_content_types: list[str]
-    max_size_bytes: int
-
-
-class ItemGuide(BaseModel):
-    code: str
-    base_code: str
-    version: int
-    name_zh: str
-    name_en: str
-    kind: str
-    lead_department: str
-    departments: list[str]
-    statutory_days: int
-    committed_days: int
-    max_visits: int
-    materials: list[MaterialGuide]
-
-
-class ItemPage(BaseModel):
-    items: list[ItemGuide]
-    next_cursor: str | None
-
-
 class MaterialView(BaseModel):
     code: str
     required: bool
@@ -152,19 +121,6 @@ class ErrorBody(BaseModel):
     message_en: str
     detail: dict[str, Any] | None = None
     problems: list[dict[str, Any]] | None = None
-
-
-def item_guide(item: ServiceItem) -> dict[str, Any]:
-    doc = item.model_dump(mode="json", include={
-        "code", "base_code", "version", "name_zh", "name_en", "kind", "lead_department", "statutory_days",
-        "committed_days", "max_visits"})
-    doc["departments"] = list(item.departments)
-    doc["materials"] = [
-        {**m.model_dump(mode="json", include={"code", "name_zh", "name_en", "required", "max_size_bytes"}),
-         "accepted_types": list(m.accepted_types), "accepted_content_types": list(m.accepted_mime_types)}
-        for m in item.materials
-    ]
-    return doc
 
 
 def application_view(app: Application) -> dict[str, Any]:

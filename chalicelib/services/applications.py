@@ -7,7 +7,6 @@ from typing import Any
 from ..domain import applications as rules
 from ..domain.applications import Application
 from ..domain.catalogue import ServiceItem
-from ..domain.checklist import validated_answers
 from ..domain.errors import NotFound
 from ..domain.ids import is_id, new_id
 from ..domain.principals import Principal
@@ -21,7 +20,7 @@ def create_application(deps: Deps, principal: Principal, item_code: str,
                        enterprise_id: str | None = None, answers: dict[str, Any] | None = None) -> Application:
     item = get_item(deps.store, item_code)
     enterprise = acting_for(deps, principal, enterprise_id, item.code)
-    typed = validated_answers(item, answers or {})
+    typed = rules.draft_answers(item, answers or {})
     app = rules.new_application(new_id("app_"), principal, item, deps.now(), answers or {}, typed)
     if enterprise is not None:
         app = app.model_copy(update={"enterprise": {
@@ -37,7 +36,7 @@ def update_answers(deps: Deps, principal: Principal, app_id: str, answers: dict[
     def attempt() -> Application:
         app = get_own_application(deps, principal, app_id)
         item = _pinned_item(deps, app)
-        typed = validated_answers(item, answers)
+        typed = rules.draft_answers(item, answers)
         return deps.store.save_application(rules.apply_answers(app, item, answers, typed, deps.now()), app.version)
 
     return retry_on_conflict(attempt)

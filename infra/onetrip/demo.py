@@ -24,6 +24,7 @@ from infra.onetrip.receiver import DemoReceiver
 from infra.onetrip.stack import LocalStack
 
 ITEM = "YQ-RE-0010"
+ANSWERS = {"marital_status": "single", "buyer_first_home": True}  # single seller: no marriage certificate
 CITIZEN = "citizen-verified"
 # Real files: the verifier parses what arrives (built by infra/onetrip/samples.py).
 PDF = samples.pdf()
@@ -126,6 +127,9 @@ def journey(stack: LocalStack, timeline: Timeline, receivers: dict[str, DemoRece
     early = step("POST", f"/v1/applications/{app_id}/submit", 422)
     timeline.add("citizen", "one-time notification (一次性告知)",
                  ", ".join(f"{p['code']}:{p.get('target')}" for p in early["problems"]), True)
+    answered = step("PUT", f"/v1/applications/{app_id}/answers", 200, json={"answers": ANSWERS})
+    timeline.add("citizen", "form answered: the materials needed follow the answers",
+                 ", ".join(m["code"] for m in answered["materials"] if m["required"]), True)
 
     for material, data, ctype in UPLOADS:
         ticket = step("POST", f"/v1/applications/{app_id}/materials/{material}/uploads", 201,

@@ -80,8 +80,8 @@ STAGE_SETTINGS = {
 # Stateful outputs the application stack takes as parameters (same names on both sides).
 PARAMETERS = (
     "TableName", "TableStreamArn", "BucketName", "UploadQueueArn", "UploadDLQUrl", "DeliveryQueueUrl",
-    "DeliveryQueueArn", "DeliveryDLQUrl", "DispatchDLQUrl", "DispatchDLQArn", "KeyArn", "UserPoolId",
-    "MobileClientId", "MachineClientId",
+    "DeliveryQueueArn", "DeliveryDLQUrl", "DispatchDLQUrl", "DispatchDLQArn", "KeyArn", "BlindIndexKeyArn",
+    "UserPoolId", "MobileClientId", "MachineClientId", "DeliveryAlertsTopicArn",
 )
 
 # The stream trigger: retried a bounded number of times, bisected to isolate the poison record,
@@ -277,6 +277,9 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ONETRIP_BUCKET": {"Ref": "BucketName"},
             "ONETRIP_DELIVERY_QUEUE_URL": {"Ref": "DeliveryQueueUrl"},
             "ONETRIP_KMS_KEY_ID": {"Ref": "KeyArn"},
+            "ONETRIP_BLIND_INDEX_KEY_ID": {"Ref": "BlindIndexKeyArn"},
+            "ONETRIP_USER_POOL_ID": {"Ref": "UserPoolId"},
+            "ONETRIP_ALERTS_TOPIC_ARN": {"Ref": "DeliveryAlertsTopicArn"},
             "ONETRIP_JWKS_URL": _sub(f"{issuer}/.well-known/jwks.json"),
             "ONETRIP_ISSUER": _sub(issuer),
             "ONETRIP_AUDIENCES": _sub("${MobileClientId},${MachineClientId}"),

@@ -301,13 +301,35 @@ class EventPump:
             shard_id = shard["ShardId"]
             if shard_id in self._shards:
                 continue
-            # Shards open at start: only what is written from now on (LATEST). Shards that
-            # appear later: everything in them (TRIM_HORIZON), or records would be lost.
-            iterator_type = "LATEST" if initial else "TRIM_HORIZON"
-            iterator = self.streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=iterator_type,
-            )["ShardIterator"]
-            self._shards[shard_id] = _ShardReader(shard_id, iterator)
+            # Shards open at start: only what is written from now on, so remember where they end.
+            # Shards that appear later: everything in them, or records would be lost.
+            self._shards[shard_id] = _ShardReader(
+                shard_id, iterator="", last_sequence=self._shard_end(stream_arn, shard_id) if initial else None)
+
+    def _shard_end(self, stream_arn: str, shard_id: str) -> str | None:
+        iterator = self.streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        last = None
+        while iterator:
+            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            records = response.get("Records", [])
+            if not records:
+                break
+            last = records[-1]["dynamodb"]["SequenceNumber"]
+            iterator = response.get("NextShardIterator")
+        return last
+
+    def _fresh_iterator(self, reader: _ShardReader) -> str:
+        """A new iterator from the last record read, on every poll. moto restores a table from a deep
+        copy when a transaction fails (a conditional check, a lost race), and iterators taken before
+        then keep reading the discarded copy's shard: they would never see another record."""
+        stream_arn = self.outputs["TableStreamArn"]
+        if reader.last_sequence is None:
+            return str(self.streams.get_shard_iterator(
+                StreamArn=stream_arn, ShardId=reader.shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
+        return str(self.streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=reader.shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+            SequenceNumber=reader.last_sequence)["ShardIterator"])
 
     def _stream_loop(self, stop_event: threading.Event) -> None:
         last_discovery = time.monotonic()
@@ -332,10 +354,12 @@ class EventPump:
                     del self._shards[shard_id]  # closed shard fully read
                     continue
                 response = self.streams.get_records(
-                    ShardIterator=reader.iterator, Limit=STREAM_BATCH_SIZE)
+                    ShardIterator=self._fresh_iterator(reader), Limit=STREAM_BATCH_SIZE)
                 reader.iterator = response.get("NextShardIterator")
-                reader.pending = [stream_record(r, self.outputs["TableStreamArn"])
-                                  for r in response.get("Records", [])]
+                records = response.get("Records", [])
+                if records:
+                    reader.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+                reader.pending = [stream_record(r, self.outputs["TableStreamArn"]) for r in records]
                 reader.attempts = 0
             if reader.pending:
                 handled += len(reader.pending)
@@ -391,7 +415,8 @@ class EventPump:
 @dataclass
 class _ShardReader:
     shard_id: str
-    iterator: str | None
+    iterator: str | None  # None once the shard is closed and read to its end
+    last_sequence: str | None = None  # the last record taken from the shard (None: read from its start)
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +88,7 @@ class DemoReceiver:
         self._received: list[dict[str, Any]] = []
         self._seen_ids: set[str] = set()
         self._request_count = 0
+        self._connections: set[socket.socket] = set()
         self._work: queue.Queue[Any] = queue.Queue()
         self._server: ThreadingHTTPServer | None = None
         self._server_thread: threading.Thread | None = None
@@ -125,6 +127,15 @@ class DemoReceiver:
             return
         server.shutdown()
         server.server_close()
+        # Kept-alive connections outlive the listening socket: close them too, or a sender that
+        # reuses one would still be answered by this stopped receiver.
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._server_thread is not None:
             self._server_thread.join(timeout=5)
         self._work.put(_STOP)
@@ -262,6 +273,16 @@ def _make_handler(receiver: DemoReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "OneTripDemoReceiver/1.0"
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with receiver._lock:
+                receiver._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with receiver._lock:
+                receiver._connections.discard(self.connection)
+            super().finish()
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s %s", self.address_string(), format % args)

@@ -172,6 +172,24 @@ def test_stream_records_have_lambda_shape_and_start_at_latest(moto_url, tmp_path
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]] == ["a", "b"]
 
 
+def test_records_written_after_a_failed_transaction_still_reach_dispatch(moto_url, tmp_path, stream_table):
+    """moto restores the table from a copy when a transaction fails; the pump must not go deaf."""
+    table, stream_arn = stream_table
+    app = FakeApp(dispatch=lambda e: {"batchItemFailures": []})
+    pump = _pump(app, moto_url, tmp_path, stream_arn=stream_arn)
+    pump._discover_shards(initial=True)
+    _put(moto_url, table, "a")
+    assert pump.poll_stream() == 1
+    ddb = client("dynamodb", moto_url)
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[{"Put": {
+            "TableName": table, "Item": {"pk": {"S": "a"}, "sk": {"S": "v"}},
+            "ConditionExpression": "attribute_not_exists(pk)"}}])
+    _put(moto_url, table, "b", "c")
+    assert pump.poll_stream() == 2
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in app.calls[-1][1]["Records"]] == ["b", "c"]
+
+
 def test_stream_retries_from_the_failed_record_then_parks_it(moto_url, tmp_path, stream_table):
     table, stream_arn = stream_table
 

@@ -14,8 +14,9 @@ from .conftest import PDF, PNG, call, delivery_event, drain, outbox_images, stre
 CITIZEN = "citizen-verified"
 
 
-def _draft(api, stack, item="YQ-AMR-0001", user=CITIZEN):
-    status, body = call(api, "POST", "/v1/applications", stack.headers(user), {"item_code": item})
+def _draft(api, stack, item="YQ-AMR-0001", user=CITIZEN, answers=None):
+    request = {"item_code": item, **({"answers": answers} if answers else {})}
+    status, body = call(api, "POST", "/v1/applications", stack.headers(user), request)
     assert status == 201, body
     return body
 
@@ -172,7 +173,7 @@ def test_other_peoples_objects_are_not_found(api, stack):
 def test_joint_item_travels_the_whole_path(api, stack):
     """Draft → uploads → verification → acceptance → outbox → dispatch → signed webhooks at both
     departments → their decisions → the decided case, through every handler."""
-    app = _draft(api, stack, "YQ-RE-0010")
+    app = _draft(api, stack, "YQ-RE-0010", answers={"marital_status": "single", "buyer_first_home": True})
     for material, data, ctype in (("sale-contract", PDF, "application/pdf"),
                                   ("property-certificate", PNG, "image/png"),
                                   ("tax-declaration", PDF, "application/pdf")):
