@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, cost, journey, scale, throughput
+from bench import catalogue, cold_start, cost, delivery, journey, scale, throughput, verification
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -138,6 +138,52 @@ def rows_scale(r: dict[str, Any]) -> list[Row]:
     return out
 
 
+def run_verification(quick: bool) -> dict[str, Any]:
+    return verification.run()
+
+
+def rows_verification(r: dict[str, Any]) -> list[Row]:
+    pdf, photo = r["summary"]["pdf"], r["summary"]["photo"]
+    expected = sum(1 for row in r["hostile_corpus"] if row["as_expected"])
+    return [
+        ("verification", "hostile corpus: files with the expected verdict", f"{expected}/{len(r['hostile_corpus'])}",
+         "all", _ok(r["all_as_expected"])),
+        ("verification", "throughput: scanned PDFs 1–20 pages", f"{pdf['mb_per_s']} MB/s, {pdf['files_per_s']} files/s",
+         "", ""),
+        ("verification", "throughput: photos 3–12 MP", f"{photo['mb_per_s']} MB/s, {photo['files_per_s']} files/s",
+         "", ""),
+    ]
+
+
+def run_catalogue(quick: bool) -> dict[str, Any]:
+    return catalogue.run()
+
+
+def rows_catalogue(r: dict[str, Any]) -> list[Row]:
+    lint, check, cold = r["lint"], r["checklist"], r["cold_load"]
+    worst = max(check["per_application_us"].values())
+    return [
+        ("catalogue", "lint of 1,207 items (ms)", f"{lint['median_ms']}", "< 1000", _ok(lint["median_ms"] < 1000)),
+        ("catalogue", "checklist per application (µs, slowest item)", f"{worst}", "< 1000", _ok(worst < 1000)),
+        ("catalogue", "cold load of the published catalogue (ms)", f"{cold['load_ms']}",
+         f"{cold['items']} items, {cold['queries']} Queries", ""),
+    ]
+
+
+def run_delivery(quick: bool) -> dict[str, Any]:
+    return delivery.run(messages=110 if quick else 510, cases=5 if quick else 20)
+
+
+def rows_delivery(r: dict[str, Any]) -> list[Row]:
+    out: list[Row] = [("delivery", f"deliveries/s, one deliver batch, {row['store']} store",
+                       f"{row['deliveries_per_second']}", "≥ 200", _ok(row["deliveries_per_second"] >= 200))
+                      for row in r["throughput"]]
+    lat = r["acceptance_to_webhook"]
+    out.append(("delivery", "acceptance → webhook on the local stack (ms)",
+                f"p50 {lat['p50_ms']}, p99 {lat['p99_ms']}", f"{lat['cases']} cases", ""))
+    return out
+
+
 BENCHES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str],
                          Callable[[dict[str, Any]], list[Row]]]] = {
     "cold_start": (run_cold_start, cold_start.table, rows_cold_start),
@@ -145,6 +191,9 @@ BENCHES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]
     "cost": (run_cost, cost.table, rows_cost),  # needs "journey"
     "throughput": (run_throughput, throughput.table, rows_throughput),
     "scale": (run_scale, scale.table, rows_scale),
+    "verification": (run_verification, verification.table, rows_verification),
+    "catalogue": (run_catalogue, catalogue.table, rows_catalogue),
+    "delivery": (run_delivery, delivery.table, rows_delivery),
 }
 
 

@@ -125,6 +125,8 @@ class StoredObject:
     sha256: str
     # The whole content, only when asked for and not larger than the caller's bound.
     data: bytes | None = None
+    # The object's entity tag when it was read: sealing copies only that exact version.
+    etag: str = ""
 
 
 class FileStore(Protocol):
@@ -133,6 +135,10 @@ class FileStore(Protocol):
     def inspect(self, key: str, head_bytes: int, keep_bytes: int = 0) -> StoredObject | None: ...
     def quarantine(self, key: str) -> bool: ...
     def presigned_get(self, key: str, expires_in: int) -> str: ...
+    def seal(self, key: str, etag: str) -> str | None:
+        """Copy the object, only if it is still the version read (`etag`), to a key no upload policy
+        can target; the sealed key, or None when the object changed or vanished meanwhile."""
+        ...
 
 
 class ContentInspector(Protocol):

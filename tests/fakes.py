@@ -250,7 +250,16 @@ class FakeFiles:
         data, content_type = self.objects[key]
         return StoredObject(size=len(data), head=data[:head_bytes], content_type=content_type,
                             sha256=hashlib.sha256(data).hexdigest(),
-                            data=data if 0 < len(data) <= keep_bytes else None)
+                            data=data if 0 < len(data) <= keep_bytes else None,
+                            etag=hashlib.md5(data).hexdigest())
+
+    def seal(self, key: str, etag: str) -> str | None:
+        """Like S3's conditional copy: only the version that was read reaches `verified/`."""
+        if key not in self.objects or hashlib.md5(self.objects[key][0]).hexdigest() != etag:
+            return None
+        sealed = "verified/" + key.removeprefix("materials/")
+        self.objects[sealed] = self.objects[key]
+        return sealed
 
     def quarantine(self, key: str) -> bool:
         """Like the S3 adapter: move to `quarantine/<key>`; True if it moved now (idempotent)."""

@@ -10,6 +10,8 @@ from botocore.exceptions import ClientError
 
 from ..ports import PresignedPost, StoredObject
 
+# Verified copies: upload policies are bound to `materials/<application>/`, so nothing writes here.
+SEALED_PREFIX = "verified/"
 _CHUNK = 1024 * 1024
 # Rejected objects are kept here for 90 days (the bucket's lifecycle rule) and never served.
 QUARANTINE_PREFIX = "quarantine/"
@@ -82,7 +84,8 @@ class S3FileStore:
         finally:
             body.close()
         return StoredObject(size=size, head=head, content_type=obj.get("ContentType", ""),
-                            sha256=digest.hexdigest(), data=bytes(kept) if keep else None)
+                            sha256=digest.hexdigest(), data=bytes(kept) if keep else None,
+                            etag=str(obj.get("ETag", "")))
 
     def quarantine(self, key: str) -> bool:
         """Move a rejected object to `quarantine/<key>` (server-side copy, then delete); True if it moved
@@ -100,6 +103,20 @@ class S3FileStore:
             raise
         self._s3.delete_object(Bucket=self._bucket, Key=key)
         return True
+
+    def seal(self, key: str, etag: str) -> str | None:
+        sealed = SEALED_PREFIX + key.removeprefix("materials/")
+        extra: dict[str, Any] = {}
+        if self._kms_key_id:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
+        try:
+            self._s3.copy_object(Bucket=self._bucket, Key=sealed, CopySourceIfMatch=etag,
+                                 CopySource={"Bucket": self._bucket, "Key": key}, MetadataDirective="COPY", **extra)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("PreconditionFailed", "NoSuchKey", "404", "412"):
+                return None
+            raise
+        return sealed
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         url: str = self._s3.generate_presigned_url(

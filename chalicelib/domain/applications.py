@@ -64,6 +64,9 @@ class MaterialSlot(BaseModel):
     status: MaterialStatus = MaterialStatus.MISSING
     upload_id: str | None = None
     key: str | None = None
+    # Where the verified bytes are kept: a copy no upload policy can reach, so an upload URL reused
+    # after the verdict cannot change what departments download (see `FileStore.seal`).
+    sealed_key: str | None = None
     content_type: str | None = None
     file_name: str | None = None
     size: int | None = None
@@ -297,6 +300,7 @@ _NOT_REUSABLE = frozenset({"verification_budget_exceeded", "verification_failed"
 def record_verdict(
     app: Application, material_code: str, upload_id: str, facts: ObjectFacts, problems: list[Problem],
     now: datetime, *, notices: list[Problem] | None = None, reused_from: JudgedContent | None = None,
+    sealed_key: str | None = None,
 ) -> Application | None:
     """Store the verifier's verdict. None when there is nothing to do: the upload was superseded by a
     newer one, the application is no longer a draft, or this upload already has its verdict (a
@@ -321,6 +325,7 @@ def record_verdict(
         "status": status, "size": facts.size, "sha256": facts.sha256, "problems": problem_dicts,
         "notices": notice_dicts, "updated_at": _iso(now), "judged": judged,
         "verdict_reused_from": reused_from.upload_id if reused_from else None,
+        "sealed_key": sealed_key if status is MaterialStatus.VERIFIED else None,
     })
     return _with_slot(app, slot, now)
 

@@ -76,8 +76,16 @@ def verify_material(deps: Deps, key: str) -> VerificationResult:
                     findings = deps.require("inspector").inspect(kind, stored.data, content_limits(spec))
                     findings_by_content[stored.sha256] = findings
                 problems, notices = content_problems(spec, findings)
+        will_verify = (earlier.status is rules.MaterialStatus.VERIFIED) if earlier is not None else not problems
+        sealed_key = None
+        if will_verify:
+            # Departments get the sealed copy of exactly the bytes judged here; if the object was
+            # overwritten meanwhile, that newer write's own event brings it back for judgement.
+            sealed_key = deps.files.seal(key, stored.etag)
+            if sealed_key is None:
+                return VerificationResult("ignored", "changed_during_verification")
         updated = rules.record_verdict(app, material_code, upload_id, facts, problems, deps.now(),
-                                       notices=notices, reused_from=earlier)
+                                       notices=notices, reused_from=earlier, sealed_key=sealed_key)
         if updated is None:
             return VerificationResult("ignored", "not_applicable")
         event = rules.verdict_event(updated, material_code, deps.now())

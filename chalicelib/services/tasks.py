@@ -64,10 +64,10 @@ def task_with_materials(deps: Deps, principal: Principal, task_id: str) -> tuple
     materials = [
         {"code": slot.code, "content_type": slot.content_type, "size": slot.size, "sha256": slot.sha256,
          "file_name": slot.file_name, "notices": [n["code"] for n in slot.notices],
-         "download_url": deps.files.presigned_get(slot.key, ttl),
+         "download_url": deps.files.presigned_get(slot.sealed_key, ttl),
          "download_expires_in": ttl}
         for slot in app.materials.values()
-        if slot.status is rules.MaterialStatus.VERIFIED and slot.key
+        if slot.status is rules.MaterialStatus.VERIFIED and slot.sealed_key
     ]
     return task, app, materials
 

@@ -16,7 +16,7 @@ from infra.onetrip.moto_stack import client
 EXPECTED_OUTPUTS = {
     "TableName", "TableStreamArn", "BucketName", "UploadQueueUrl", "UploadQueueArn",
     "UploadDLQUrl", "DeliveryQueueUrl", "DeliveryQueueArn", "DeliveryDLQUrl", "KeyId", "KeyArn",
-    "UserPoolId", "MobileClientId", "MachineClientId", "JwksUrl", "Issuer",
+    "UserPoolId", "MobileClientId", "MachineClientId", "JwksUrl", "Issuer", "BlindIndexKeyId", "BlindIndexKeyArn",
 }
 
 
@@ -83,7 +83,7 @@ def test_user_pool_has_groups_clients_and_custom_attribute(deployed, moto_url):
     assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
     assert "custom:assurance_level" in {a["Name"] for a in pool["SchemaAttributes"]}
     groups = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]}
-    assert groups == {"citizens", "enterprise-agents", "admins",
+    assert groups == {"citizens", "enterprise-agents", "admins", "window:yq-centre", "terminal:yq-centre-kiosk-01",
                       "dept:yq-amr", "dept:yq-tax", "dept:yq-realestate"}
     mobile = cognito.describe_user_pool_client(
         UserPoolId=pool_id, ClientId=outputs["MobileClientId"])["UserPoolClient"]
@@ -99,8 +99,8 @@ def test_user_pool_has_groups_clients_and_custom_attribute(deployed, moto_url):
 
 def test_demo_users_have_subs_and_groups(deployed):
     created = deployed["users"]
-    assert set(created) == {"citizen-verified", "citizen-unverified", "agent", "admin",
-                            "dept-yq-amr", "dept-yq-tax", "dept-yq-realestate"}
+    assert set(created) == {"citizen-verified", "citizen-unverified", "agent", "admin", "window-yq-centre",
+                            "terminal-yq-kiosk-01", "dept-yq-amr", "dept-yq-tax", "dept-yq-realestate"}
     assert len({u["sub"] for u in created.values()}) == len(created)
     assert created["dept-yq-tax"]["groups"] == ["dept:yq-tax"]
     assert created["dept-yq-tax"]["client_id"] == deployed["outputs"]["MachineClientId"]
@@ -133,3 +133,12 @@ def test_jwks_is_served_at_jwks_url(deployed):
 def test_unknown_demo_user_is_refused(deployed):
     with pytest.raises(KeyError, match="unknown demo user"):
         users.token(deployed["outputs"], "nobody")
+
+
+def test_the_blind_index_key_is_an_hmac_key(deployed, moto_url):
+    """moto's CloudFormation ignores KeySpec; the local stack recreates the key from the template."""
+    kms = client("kms", moto_url)
+    key = kms.describe_key(KeyId=deployed["outputs"]["BlindIndexKeyId"])["KeyMetadata"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    mac = kms.generate_mac(KeyId=key["KeyId"], MacAlgorithm="HMAC_SHA_256", Message=b"x")["Mac"]
+    assert len(mac) == 32

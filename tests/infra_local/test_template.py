@@ -77,11 +77,12 @@ def test_real_template_keeps_logical_ids_outputs_and_partition_neutral_arns():
         "TableName", "TableStreamArn", "BucketName", "UploadQueueUrl", "UploadQueueArn",
         "UploadDLQUrl", "DeliveryQueueUrl", "DeliveryQueueArn", "DeliveryDLQUrl", "KeyId",
         "KeyArn", "UserPoolId", "MobileClientId", "MachineClientId",
-        "DispatchDLQUrl", "DispatchDLQArn", "ArtifactsBucketName", "DeliveryAlertsTopicArn"}
+        "DispatchDLQUrl", "DispatchDLQArn", "ArtifactsBucketName", "DeliveryAlertsTopicArn",
+        "BlindIndexKeyId", "BlindIndexKeyArn"}
     assert "arn:aws:" not in TEMPLATE_PATH.read_text(encoding="utf-8")
     groups = {r["Properties"]["GroupName"] for r in template["Resources"].values()
               if r["Type"] == "AWS::Cognito::UserPoolGroup"}
-    assert groups == {"citizens", "enterprise-agents", "admins",
+    assert groups == {"citizens", "enterprise-agents", "admins", "window:yq-centre", "terminal:yq-centre-kiosk-01",
                       "dept:yq-amr", "dept:yq-tax", "dept:yq-realestate"}
 
 

@@ -53,6 +53,7 @@ OWNERS = {
     "/v1/applications/{application_id}": OWNER,
     "/v1/applications/{application_id}/materials/{material_code}/uploads": OWNER,
     "/v1/applications/{application_id}/submit": OWNER,
+    "/v1/applications/{application_id}/answers": OWNER,
     "/v1/tasks/{task_id}": "dept-yq-amr",
     "/v1/tasks/{task_id}/decision": "dept-yq-amr",
     "/v1/enterprises/{enterprise_id}/agents": OWNER,  # the legal representative
@@ -80,6 +81,8 @@ def _body(path: str, stack) -> dict | None:
         return {"agent_sub": stack.users["agent"]["sub"], "items": ["YQ-AMR-0001"], "valid_until": "2027-06-30"}
     if path.endswith("/comments"):
         return {"text": "核对中"}
+    if path.endswith("/answers"):
+        return {"answers": {}}
     return None
 
 

@@ -115,14 +115,24 @@ def with_material(app: Application, service_item: ServiceItem, code: str, *, ver
     return updated
 
 
+def default_answers(service_item: ServiceItem) -> dict[str, Any]:
+    """A valid answer for every required form field (the first choice, false, the minimum, ...)."""
+    first = {"enum": lambda f: f.choices[0].value, "boolean": lambda f: False,
+             "integer": lambda f: f.minimum if f.minimum is not None else 0, "string": lambda f: "x",
+             "date": lambda f: "2000-01-01"}
+    return {f.name: first[f.type.value](f) for f in service_item.form if f.required}
+
+
 def ready_application(service_item: ServiceItem, owner: Principal | None = None, *,
                       app_id: str | None = None, now: datetime = FRIDAY) -> Application:
-    """A draft whose required materials are all verified."""
+    """A draft with every required form field answered and its required materials verified."""
     owner = owner or citizen()
-    app = rules.new_application(app_id or new_id("app_"), owner, service_item, now)
-    for spec in service_item.materials:
-        if spec.required:
-            app = with_material(app, service_item, spec.code, now=now)
+    answers = default_answers(service_item)
+    app = rules.new_application(app_id or new_id("app_"), owner, service_item, now, answers,
+                                rules.draft_answers(service_item, answers))
+    for code, slot in app.materials.items():
+        if slot.required:
+            app = with_material(app, service_item, code, now=now)
     return app
 
 

@@ -226,3 +226,43 @@ def test_a_hostile_file_name_never_reaches_the_key_and_is_shown_sanitized(deps, 
     assert shown and "/" not in shown and "\\" not in shown and len(shown.encode()) <= 255
     assert not any(ch in shown for ch in ("\x00", "\u202e", "\x1b"))
     assert deps.files.posts[-1]["key_prefix"] == f"materials/{app.id}/"
+
+
+def test_an_upload_overwritten_after_its_verdict_does_not_change_what_departments_get():
+    """A presigned POST stays usable for minutes; bytes written after the verdict never reach the
+    sealed copy that departments download."""
+    from chalicelib.services.materials import verify_material
+    from tests.unit.catalogue_samples import BYTES_FOR, citizen, seeded_deps, upload
+
+    deps = seeded_deps()
+    owner = citizen("citizen-1")
+    from chalicelib.services.applications import create_application
+
+    app = create_application(deps, owner, "T-SINGLE")
+    key = upload(deps, owner, app.id, "form")
+    assert verify_material(deps, key).outcome == "verified"
+    sealed = deps.store.get_application(app.id).materials["form"].sealed_key
+    original = deps.files.objects[sealed][0]
+    deps.files.put(key, b"%PDF-1.4 something else entirely", "application/pdf")  # the URL reused
+    assert verify_material(deps, key).outcome == "ignored"
+    assert deps.files.objects[sealed][0] == original == BYTES_FOR["application/pdf"]
+
+
+def test_an_object_changed_between_reading_and_sealing_is_not_sealed():
+    from chalicelib.services.applications import create_application
+    from chalicelib.services.materials import verify_material
+    from tests.unit.catalogue_samples import citizen, seeded_deps, upload
+
+    deps = seeded_deps()
+    owner = citizen("citizen-1")
+    app = create_application(deps, owner, "T-SINGLE")
+    key = upload(deps, owner, app.id, "form")
+    real_seal = deps.files.seal
+
+    def overwritten_meanwhile(k, etag):
+        deps.files.put(k, b"%PDF-1.4 swapped", "application/pdf")
+        return real_seal(k, etag)
+
+    deps.files.seal = overwritten_meanwhile
+    assert verify_material(deps, key).reason == "changed_during_verification"
+    assert deps.store.get_application(app.id).materials["form"].status.value == "upload_requested"

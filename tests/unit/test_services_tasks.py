@@ -72,8 +72,10 @@ def test_material_links_are_given_only_for_verified_materials(deps, case):
     assert case_app.materials["extra"].key is None
     assert sorted(m["code"] for m in materials) == ["form", "photo"]
     for m in materials:
-        key = case_app.materials[m["code"]].key
-        assert m["download_url"] == f"https://downloads.example/{key}?expires=300"
+        # Departments download the sealed copy of the verified bytes, not the upload key.
+        slot = case_app.materials[m["code"]]
+        assert slot.sealed_key == "verified/" + slot.key.removeprefix("materials/")
+        assert m["download_url"] == f"https://downloads.example/{slot.sealed_key}?expires=300"
         assert m["download_expires_in"] == 300
 
 
