@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .calendar import deadline_after
 from .catalogue import ServiceItem
-from .checklist import needed_materials
+from .checklist import answer_problems, answers_invalid, needed_materials
 from .conditions import validate_answers
 from .errors import Conflict, Forbidden, Problem, ValidationFailed
 from .events import DomainEvent
@@ -224,10 +224,7 @@ def draft_answers(item: ServiceItem, answers: dict[str, Any]) -> dict[str, Any]:
     typed, problems = validate_answers(item.form, answers)
     blocking = [p for p in problems if p.code != "answer_required"]
     if blocking:
-        raise ValidationFailed(
-            "表单填写有误，请按以下问题一次性修改", "The form answers have problems; all of them are listed",
-            code="answers_invalid",
-            problems=[Problem(p.code, p.message_zh, p.message_en, f"answers.{p.field}") for p in blocking])
+        raise answers_invalid(blocking)
     return typed
 
 
@@ -356,8 +353,7 @@ def assurance_suffices(identity: VerifiedIdentity | None, item: ServiceItem) -> 
 def submission_problems(app: Application, item: ServiceItem, identity: VerifiedIdentity | None) -> list[Problem]:
     """Every reason the application cannot be accepted now, all at once (一次性告知)."""
     problems: list[Problem] = []
-    _, answer_problems = validate_answers(item.form, app.answers)
-    problems += [Problem(p.code, p.message_zh, p.message_en, f"answers.{p.field}") for p in answer_problems]
+    problems += answer_problems(validate_answers(item.form, app.answers)[1])
     if not assurance_suffices(identity, item):
         problems.append(Problem(
             "identity_not_verified", f"申请人身份核验等级不足（需要 {item.min_assurance_level}），请先完成实名认证",

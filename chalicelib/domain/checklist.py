@@ -37,14 +37,21 @@ def applicable_prerequisites(item: ServiceItem, answers: dict[str, Any]) -> tupl
     return tuple(p for p in item.prerequisites if applies(p.condition, answers))
 
 
+def answer_problems(problems: list[conditions.AnswerProblem]) -> list[Problem]:
+    return [Problem(p.code, p.message_zh, p.message_en, f"answers.{p.field}") for p in problems]
+
+
+def answers_invalid(problems: list[conditions.AnswerProblem]) -> ValidationFailed:
+    return ValidationFailed("表单填写有误，请按以下问题一次性修改",
+                            "The form answers have problems; all of them are listed",
+                            code="answers_invalid", problems=answer_problems(problems))
+
+
 def validated_answers(item: ServiceItem, answers: dict[str, Any]) -> dict[str, Any]:
     """Typed answers, or ValidationFailed (422) listing every invalid answer at once."""
     typed, problems = conditions.validate_answers(item.form, answers)
     if problems:
-        raise ValidationFailed(
-            "表单填写有误，请按以下问题一次性修改", "The form answers have problems; all of them are listed",
-            code="answers_invalid",
-            problems=[Problem(p.code, p.message_zh, p.message_en, f"answers.{p.field}") for p in problems])
+        raise answers_invalid(problems)
     return typed
 
 
