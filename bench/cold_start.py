@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ DEPARTMENT = "yq-amr"
 # still pays for importing boto3 and building the clients, as a cold sandbox does.
 PROBE = r"""
 import json, os, sys, time
+# As in a Lambda sandbox: the code directory and the packages directly on sys.path, no site hooks
+# (the interpreter runs with -S, so no .pth file — e.g. a development editable-install finder — runs).
 sys.path.insert(0, os.getcwd())
+sys.path.append(os.environ["BENCH_SITE"])
 def _peak_rss_mib():
     # VmHWM of this process's own memory map (ru_maxrss would carry the parent's peak across fork+exec).
     for line in open("/proc/self/status"):
@@ -201,8 +205,9 @@ FLOORS = {"floor: GET / (no AWS)": ("/", "/"), "floor: first DynamoDB GetItem": 
 
 
 def _probe(cwd: Path, env: dict[str, str], kind: str, event: dict[str, Any]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, capture_output=True, text=True, timeout=120,
-                         env={**env, "BENCH_KIND": kind, "BENCH_EVENT": json.dumps(event)})
+    out = subprocess.run([sys.executable, "-S", "-c", PROBE], cwd=cwd, capture_output=True, text=True, timeout=120,
+                         env={**env, "BENCH_KIND": kind, "BENCH_EVENT": json.dumps(event),
+                              "BENCH_SITE": sysconfig.get_paths()["purelib"]})
     lines = [line for line in out.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"probe {kind} failed ({out.returncode}): {out.stderr[-2000:]}")
