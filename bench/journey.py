@@ -50,8 +50,9 @@ def minimum_per_step(n: int, k: int) -> list[dict[str, Any]]:
         ("upload tickets", 2 * n, f"{n} × (GetItem of the application: owner, state, version; conditional "
                                   "PutItem of the slot). The pinned catalogue version is immutable: no re-read; "
                                   "the presigned POST is signed locally (0 requests)"),
-        ("verification", 3 * n, f"{n} × (GetItem of the application; GetObject of the upload; conditional "
-                                "PutItem of the verdict)"),
+        ("verification", 4 * n, f"{n} × (GetItem of the application; GetObject of the upload; CopyObject "
+                                "sealing the judged bytes under verified/ (If-Match), so a reused upload URL "
+                                "cannot change them; conditional write of the verdict)"),
         ("submit", 3, f"GetItem of the application; GetItem of the verified identity; one TransactWriteItems "
                       f"(case + {k} task(s) + {k} outbox event(s))"),
         ("fan-out task.assigned", k + 1, f"{k} × Query of a department's endpoints; one SendMessageBatch "
@@ -354,7 +355,7 @@ def summarize(record: JourneyRecord) -> dict[str, Any]:
     return {
         "item": record.item, "uploads_n": record.n, "departments_k": record.k,
         "aws_requests": measured, "minimum": floor, "ratio": round(measured / floor, 3),
-        "minimum_formula": "8 + 5·N + 15·k",
+        "minimum_formula": "8 + 6·N + 15·k",
         "by_operation": CallRecorder.by_operation(record.calls),
         "billing_units": CallRecorder.units(record.calls),
         "steps": steps,
