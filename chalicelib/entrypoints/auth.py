@@ -7,6 +7,7 @@ and the test client the local gateway's own 401 is raised, with the API's error 
 from __future__ import annotations
 
 import json
+from typing import NoReturn
 
 from chalice import Blueprint
 from chalice.app import AuthRequest, AuthResponse
@@ -19,7 +20,7 @@ from ..observability import logger
 auth = Blueprint(__name__)
 
 
-def _deny(code: str) -> None:
+def _deny(code: str) -> NoReturn:
     logger.info("token_refused", extra={"code": code})
     body = json.dumps({"code": "unauthenticated", "message_zh": "身份凭证缺失或无效",
                        "message_en": "Missing or invalid credentials", "detail": {"reason": code}}).encode()
@@ -40,12 +41,10 @@ def jwt_authorizer(request: AuthRequest) -> AuthResponse:
         claims = verifier().verify(credentials.strip())
     except Unauthenticated as exc:
         _deny(exc.code)
-        raise  # unreachable: _deny raises
     groups = claims.get("cognito:groups") or []
     principal = principal_from_groups(str(claims["sub"]), list(groups) if isinstance(groups, list) else [],
                                       str(claims.get("client_id", "")), username=str(claims.get("username", "")),
                                       token_scopes=str(claims.get("scope", "")))
     if principal is None:
         _deny("principal_kind_unknown")
-        raise AssertionError  # unreachable
     return AuthResponse(routes=["*"], principal_id=principal.sub, context=principal.to_context())
