@@ -11,7 +11,6 @@ receivers close, the delivery queue is drained, so no retry of its webhooks reac
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from infra.onetrip.department_desk import DepartmentDesk
 from infra.onetrip.moto_stack import client, free_port
 from infra.onetrip.receiver import DemoReceiver
 from infra.onetrip.stack import LocalStack
+from tests.waiting import wait_for as _wait_for
 
 DEPARTMENTS = ("yq-amr", "yq-realestate", "yq-tax")
 CITIZEN = "citizen-verified"
@@ -44,14 +44,7 @@ WAIT = 30.0
 
 def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, interval: float = 0.1,
              what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+    return _wait_for(predicate, timeout, interval, what)
 
 
 class E2E:

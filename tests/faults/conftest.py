@@ -26,6 +26,7 @@ from chalicelib.domain.events import DomainEvent
 from chalicelib.services.departments import add_endpoint, register_department
 from chalicelib.services.dispatch import dispatch_event
 from infra.onetrip.moto_stack import client, endpoint_for, free_port, start_moto, stop_process
+from tests.waiting import wait_for as _wait_for
 
 BACKOFF = (1, 2, 3, 3, 3)
 JITTER = 0.1
@@ -161,14 +162,7 @@ def harness(outputs: dict[str, str]) -> Iterator[Callable[..., Harness]]:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+    return _wait_for(predicate, timeout, 0.05, what)
 
 
 def report(scenario: str, sent: int, received: int, acted: int, note: str = "") -> None:
