@@ -66,7 +66,10 @@ def test_a_receiver_down_for_three_attempts_gets_each_event_once_on_schedule(har
             assert [r["status"] for r in hits] == [503, 503, 503, 204]
             # waits 1, 2 (SQS delay) and 3 (beyond the 2 s SQS limit: due-time store + sweep)
             assert_schedule([r["time"] for r in hits], BACKOFF[:3])
-            state = h.deps.store.get_delivery(wid)
+            # The receiver acts as soon as it has answered 204; the deliverer records the outcome just
+            # after reading that answer, so the record is awaited, not read once (it raced, rarely).
+            state = wait_for(lambda wid=wid: (s := h.deps.store.get_delivery(wid)).status
+                             is DeliveryStatus.DELIVERED and s, 10, "the delivery recorded")
             assert (state.status, state.attempt) == (DeliveryStatus.DELIVERED, 4)
             assert [a.http_status for a in h.deps.store.list_delivery_attempts(wid)] == [503, 503, 503, 204]
         report("down for 3 attempts (503)", 2, len(receiver.received), len(receiver.acted), "attempts 4 each")
