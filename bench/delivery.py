@@ -2,8 +2,9 @@
 
 1. Throughput: deliveries per second through `deliver_batch` (what the `deliver` function runs for
    one SQS batch of 10) to a loopback DemoReceiver that verifies every signature, with kept-alive
-   connections — once with the DynamoDB adapter on a moto server (every claim, attempt log and state
-   write is a real HTTP call to moto) and once with the in-memory store (the HTTP and signing path).
+   connections — once with the DynamoDB adapter on a moto server (every read, claim and outcome is a
+   real HTTP call to moto; moto's own request ceiling is measured alongside, since it bounds that
+   row) and once with the in-memory store (the HTTP and signing path).
 2. Latency from acceptance (the submit answer) to the webhook at the receiver on the local stack
    (`chalice local`, the event pump, moto), p50/p99.
 
@@ -85,6 +86,7 @@ def _throughput(store: str, messages: int) -> dict[str, Any]:
 
             sender._connection = counting
             deliver_batch(deps, sent[:BATCH])  # warm-up: secrets decrypted, connections open
+            ceiling = _moto_ceiling(deps) if moto is not None else None
             started = time.perf_counter()
             outcomes: dict[str, int] = {}
             for start in range(BATCH, len(sent), BATCH):
@@ -94,14 +96,34 @@ def _throughput(store: str, messages: int) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             received = len(receiver.acted)
         measured = len(sent) - BATCH
-        return {"store": store, "messages": measured, "seconds": round(elapsed, 3),
-                "deliveries_per_second": round(measured / elapsed, 1), "outcomes": outcomes,
-                "received_at_receiver": received, "tcp_connections_opened": connections["opened"]}
+        row = {"store": store, "messages": measured, "seconds": round(elapsed, 3),
+               "deliveries_per_second": round(measured / elapsed, 1), "outcomes": outcomes,
+               "received_at_receiver": received, "tcp_connections_opened": connections["opened"]}
+        if ceiling is not None:
+            row["moto_requests_per_second"] = ceiling
+            # A delivered webhook costs 3 table requests (BatchGetItem, claim, outcome): moto's own
+            # ceiling bounds this store's rate, whatever the delivery code does.
+            row["moto_bound_deliveries_per_second"] = round(ceiling / 3, 1)
+        return row
     finally:
         if moto is not None:
             from infra.onetrip.moto_stack import stop_process
 
             stop_process(moto)
+
+
+def _moto_ceiling(deps: Any, requests: int = 300) -> float:
+    """Table requests per second the moto server answers at all: GetItems of one delivery record from
+    ten threads (what a batch runs), through the adapter's own client."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = deps.store
+    page = store.list_deliveries("bench", 1, None)
+    webhook_id = page.items[0].webhook_id
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=BATCH) as pool:
+        list(pool.map(lambda _: store.get_delivery(webhook_id), range(requests)))
+    return round(requests / (time.perf_counter() - started), 1)
 
 
 def _latency(cases: int) -> dict[str, Any]:
@@ -150,6 +172,9 @@ def table(result: dict[str, Any]) -> str:
     for row in result["throughput"]:
         lines.append(f"  store: {row['store']:36} {row['messages']:>5} {row['deliveries_per_second']:>8} "
                      f"{row['tcp_connections_opened']:>9}  {row['outcomes']}")
+        if "moto_requests_per_second" in row:
+            lines.append(f"    moto answers at most {row['moto_requests_per_second']} table requests/s here: "
+                         f"≤ {row['moto_bound_deliveries_per_second']} deliveries/s at 3 requests each")
     lat = result["acceptance_to_webhook"]
     lines.append(f"acceptance → webhook on the local stack ({lat['cases']} cases): p50 {lat['p50_ms']} ms, "
                  f"p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms")

@@ -57,17 +57,21 @@ def minimum_per_step(n: int, k: int) -> list[dict[str, Any]]:
                       f"(case + {k} task(s) + {k} outbox event(s))"),
         ("fan-out task.assigned", k + 1, f"{k} × Query of a department's endpoints; one SendMessageBatch "
                                          "for up to 10 messages"),
-        ("deliveries task.assigned", 4 * k, f"{k} × (GetItem of the delivery state: idempotency; GetItem of "
-                                            "the endpoint: URL, state, secret; conditional PutItem claiming the "
-                                            "attempt before the POST, so a duplicate message sends nothing; "
-                                            "PutItem of the outcome, the attempt's log entry folded into it). "
-                                            "The secret's KMS Decrypt is cached by a warm container"),
-        ("department reads task", 2 * k, f"{k} × (GetItem of the task: authorization; GetItem of the "
-                                         "application: materials and case). Presigned GETs cost 0"),
+        ("deliveries task.assigned", 3 * k, f"{k} × (one BatchGetItem of the delivery state (idempotency), "
+                                            "the endpoint (URL, state, secret) and its circuit breaker; "
+                                            "conditional PutItem claiming the attempt before the POST, so a "
+                                            "duplicate message sends nothing; PutItem of the outcome, the "
+                                            "attempt's log entry folded into the record). The secret's KMS "
+                                            "Decrypt is cached by a warm container"),
+        ("department reads task", 3 * k, f"{k} × (GetItem of the task: authorization; GetItem of the "
+                                         "application: materials and case; PutItem of the access record in "
+                                         "the owner's access log: who read which materials). Presigned GETs "
+                                         "cost 0"),
         ("decisions", 3 * k, f"{k} × (GetItem of the task; GetItem of the application; one "
                              "TransactWriteItems of both, plus the event on the last one)"),
         ("fan-out case.decided", k + 1, f"{k} × Query of endpoints; one SendMessageBatch"),
-        ("deliveries case.decided", 4 * k, f"{k} × (GetItem delivery state; GetItem endpoint; claim; outcome)"),
+        ("deliveries case.decided", 3 * k, f"{k} × (BatchGetItem of state, endpoint and circuit; claim; "
+                                           "outcome)"),
         ("result", 1, "GetItem of the application"),
     ]
     return [{"step": s, "minimum": m, "reason": r} for s, m, r in rows]
@@ -355,7 +359,7 @@ def summarize(record: JourneyRecord) -> dict[str, Any]:
     return {
         "item": record.item, "uploads_n": record.n, "departments_k": record.k,
         "aws_requests": measured, "minimum": floor, "ratio": round(measured / floor, 3),
-        "minimum_formula": "8 + 6·N + 15·k",
+        "minimum_formula": "8 + 6·N + 14·k",
         "by_operation": CallRecorder.by_operation(record.calls),
         "billing_units": CallRecorder.units(record.calls),
         "steps": steps,

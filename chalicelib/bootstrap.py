@@ -73,7 +73,8 @@ def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = No
     blind_index = KmsBlindIndex(client("kms"), settings.blind_index_key_id)
     verifier: Any
     if settings.identity_verifier == "https":
-        verifier = HttpsIdentityVerifier(settings.identity_verifier_url, settings.identity_verifier_token)
+        verifier = HttpsIdentityVerifier(settings.identity_verifier_url, settings.identity_verifier_token,
+                                         ca_bundle=settings.identity_verifier_ca_bundle)
     else:
         verifier = ReferenceRegistryVerifier(store, blind_index)
     return Deps(
@@ -88,7 +89,17 @@ def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = No
         directory=CognitoDirectory(lambda: client("cognito-idp"), settings.user_pool_id),
         inspector=SandboxedInspector(),
         notifier=_notifier(settings, client),
+        alert_subscriptions=_alert_subscriptions(settings, client),
+        applicant_notifier=_applicant_notifier(settings, client),
     )
+
+
+def _alert_subscriptions(settings: Settings, client: Callable[[str], Any]) -> Any:
+    if not settings.alerts_topic_arn:
+        return None
+    from .adapters.sns_subscriptions import SnsAlertSubscriptions
+
+    return SnsAlertSubscriptions(client("sns"), settings.alerts_topic_arn)
 
 
 def _notifier(settings: Settings, client: Callable[[str], Any]) -> Any:
@@ -97,6 +108,14 @@ def _notifier(settings: Settings, client: Callable[[str], Any]) -> Any:
     from .adapters.sns import SnsNotifier
 
     return SnsNotifier(client("sns"), settings.alerts_topic_arn)
+
+
+def _applicant_notifier(settings: Settings, client: Callable[[str], Any]) -> Any:
+    if not settings.applicant_topic_arn:
+        return None
+    from .adapters.sns import SnsApplicantNotifier
+
+    return SnsApplicantNotifier(client("sns"), settings.applicant_topic_arn)
 
 
 class _LazyClient:
@@ -127,8 +146,8 @@ class _LazySender:
             self._sender = WebhookSender(allow_loopback=self._allow_loopback, timeout=self._timeout)
         return self._sender
 
-    def send(self, url, headers, body):  # type: ignore[no-untyped-def]
-        return self._get().send(url, headers, body)
+    def send(self, url, headers, body, timeout=None):  # type: ignore[no-untyped-def]
+        return self._get().send(url, headers, body, timeout=timeout)
 
     def check_url(self, url):  # type: ignore[no-untyped-def]
         return self._get().check_url(url)

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .domain.rate_limits import RateLimit, parse_limits
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,7 +42,14 @@ class Settings(BaseModel):
     delivery_claim_lease_seconds: int = Field(default=60, ge=1)
     # Concurrent requests per endpoint inside one `deliver` batch (each on its own kept-alive connection).
     endpoint_parallelism: int = Field(default=4, ge=1, le=10)
+    # A `deliver` batch never outlives its function: an attempt starts only if its HTTP exchange (its
+    # timeout, shortened to what the function has left) plus this reserve for the claim and the writes
+    # after it still fit; one that would get less than the minimum waits for the next batch.
+    delivery_batch_reserve_seconds: float = Field(default=1.5, ge=0, le=10)
+    delivery_min_attempt_seconds: float = Field(default=1.0, gt=0, le=15)
     alerts_topic_arn: str = ""
+    # Applicants' case notifications go out through this SNS topic; empty (the local stage): recorded only.
+    applicant_topic_arn: str = ""
     # The missed-events pull shows events older than this, so a slower concurrent commit is never skipped.
     events_settle_seconds: int = Field(default=5, ge=0, le=300)
     api_base_url: str = ""
@@ -53,6 +62,18 @@ class Settings(BaseModel):
     upload_url_ttl_seconds: int = Field(default=900, le=900)
     download_url_ttl_seconds: int = Field(default=300, le=900)
     region: str = "us-east-1"
+    # The provincial platform's subscriber (a department code in the registry): hears every case
+    # event with the item's provincial base code (seed P2). Empty: no upward reporting.
+    provincial_subscriber: str = ""
+    # Per-principal rate limits (chalicelib/domain/rate_limits.py): kind or route class -> limit.
+    # Empty: no limiting. ONETRIP_RATE_LIMITS: unset = the defaults in deployed stages and none
+    # locally; `on`, `off`, or overrides such as `citizen=120/60,identity=5/3600`.
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    # The HTTPS identity verifier trusts this CA bundle (PEM file) instead of the system store.
+    identity_verifier_ca_bundle: str = ""
+    # API Gateway usage plans (infra/onetrip/usage_plans.py): the key names the authorizer returns.
+    usage_key_prefix: str = ""
+    usage_key_departments: tuple[str, ...] = ()
 
     @property
     def is_local(self) -> bool:
@@ -92,10 +113,19 @@ class Settings(BaseModel):
                                 ("ONETRIP_BREAKER_COOLDOWN", "breaker_cooldown_seconds", int),
                                 ("ONETRIP_DELIVERY_CLAIM_LEASE", "delivery_claim_lease_seconds", int),
                                 ("ONETRIP_ENDPOINT_PARALLELISM", "endpoint_parallelism", int),
+                                ("ONETRIP_DELIVERY_BATCH_RESERVE", "delivery_batch_reserve_seconds", float),
+                                ("ONETRIP_DELIVERY_MIN_ATTEMPT", "delivery_min_attempt_seconds", float),
                                 ("ONETRIP_EVENTS_SETTLE", "events_settle_seconds", int)):
             if env.get(name):
                 values[key] = kind(env[name])
         values["alerts_topic_arn"] = env.get("ONETRIP_ALERTS_TOPIC_ARN", "")
+        values["applicant_topic_arn"] = env.get("ONETRIP_APPLICANT_TOPIC_ARN", "")
+        values["provincial_subscriber"] = env.get("ONETRIP_PROVINCIAL_SUBSCRIBER", "")
+        values["rate_limits"] = parse_limits(env.get("ONETRIP_RATE_LIMITS", "off" if values["stage"] == "local"
+                                                     else "on"))
+        values["identity_verifier_ca_bundle"] = env.get("ONETRIP_IDENTITY_VERIFIER_CA_BUNDLE", "")
+        values["usage_key_prefix"] = env.get("ONETRIP_USAGE_KEY_PREFIX", "")
+        values["usage_key_departments"] = csv("ONETRIP_USAGE_KEY_DEPARTMENTS")
         settings = cls.model_validate(values)
         if settings.allow_loopback_webhooks and not settings.is_local:
             raise ValueError("ONETRIP_ALLOW_LOOPBACK_WEBHOOKS is for the local stage only")

@@ -11,15 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .domain.applications import Application, DepartmentTask
+from .domain.access_log import AccessRecord
+from .domain.alert_contacts import AlertContact
+from .domain.applications import Application, CaseChange, DeadlineWatch, DepartmentTask
+from .domain.audit import AuditEntry
 from .domain.catalogue import ServiceItem
+from .domain.certificates import Certificate
 from .domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
 from .domain.departments import Department, Endpoint
 from .domain.enterprises import AgentAuthorization, Enterprise
 from .domain.events import DomainEvent
 from .domain.file_checks import ContentLimits, Finding
 from .domain.identity import VerifiedIdentity
+from .domain.notifications import Notification
+from .domain.statistics import ItemAggregate
 from .domain.task_desk import TaskComment
+from .domain.vault import VaultEntry
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,13 @@ class Store(Protocol):
     def list_tasks(self, department: str, limit: int, cursor: str | None, status: str | None = None) -> Page: ...
     def decide_task(self, app: Application, expected_app_version: int, task: DepartmentTask,
                     expected_task_version: int, events: list[DomainEvent]) -> tuple[Application, DepartmentTask]: ...
+    def save_case(self, change: CaseChange) -> Application:
+        """Write one case change atomically, conditional on `change.app.version` and each changed
+        task's version (ConcurrentUpdate on a lost race); returns the saved application."""
+        ...
+    def list_deadline_watch(self, day: str) -> list[DeadlineWatch]:
+        """Open tasks whose deadline is `day` (ISO date), as the sweep watches them."""
+        ...
     # deliveries
     def delivery_done(self, webhook_id: str) -> bool: ...
     def record_delivery(self, webhook_id: str, status: str, detail: dict[str, Any], now: datetime) -> None: ...
@@ -88,8 +102,15 @@ class Store(Protocol):
         """Conditional write: `expected_version` None means the delivery must not exist yet; a lost race
         raises ConcurrentUpdate. Returns the saved delivery with its new version."""
         ...
+    def get_delivery_context(self, webhook_id: str, department: str, endpoint_id: str) -> tuple[
+            Delivery | None, Endpoint | None, EndpointHealth | None]:
+        """What one delivery attempt reads first — its state, its endpoint, the endpoint's circuit —
+        in one request, strongly consistent."""
+        ...
     def add_delivery_attempt(self, attempt: DeliveryAttempt) -> None: ...
-    def list_delivery_attempts(self, webhook_id: str) -> list[DeliveryAttempt]: ...
+    def list_delivery_attempts(self, webhook_id: str) -> list[DeliveryAttempt]:
+        """The log in the delivery's record and any attempts added on their own, in order."""
+        ...
     def list_deliveries(self, department: str, limit: int, cursor: str | None, status: str | None = None,
                         since: str | None = None, until: str | None = None) -> Page: ...
     def get_endpoint_health(self, endpoint_id: str) -> EndpointHealth | None: ...
@@ -106,6 +127,75 @@ class Store(Protocol):
     def save_task(self, task: DepartmentTask, expected_version: int) -> DepartmentTask: ...
     def add_task_comment(self, comment: TaskComment) -> None: ...
     def list_task_comments(self, task_id: str) -> list[TaskComment]: ...
+    # who hears a department's delivery alerts (issue 5): one record per subscribed contact
+    def get_alert_contact(self, key: str) -> AlertContact | None: ...
+    def save_alert_contact(self, contact: AlertContact, expected_version: int | None) -> AlertContact:
+        """Conditional write (None: must not exist yet); ConcurrentUpdate on a lost race."""
+        ...
+    def delete_alert_contact(self, key: str, expected_version: int) -> None:
+        """Conditional delete; ConcurrentUpdate when the record changed meanwhile."""
+        ...
+    # the case's audit trail (issue 4): a per-case hash chain, appended by a stream projection
+    def audit_head(self, app_id: str) -> AuditEntry | None:
+        """The last entry of the case's chain (its head record), None before the first."""
+        ...
+    def audit_has_event(self, app_id: str, event_id: str) -> bool: ...
+    def append_audit_entry(self, entry: AuditEntry) -> None:
+        """Entry n, its event's marker and the moved head in one transaction; ConcurrentUpdate when seq n
+        is taken, the head is not at n-1, or the event is already in the chain."""
+        ...
+    def list_audit_entries(self, app_id: str) -> list[AuditEntry]:
+        """Every entry of the case's chain in key (seq) order, as stored."""
+        ...
+    # the applicant's notifications (issue 4)
+    def put_notification(self, notification: Notification) -> bool:
+        """Record it unless its event's notification exists (the same `position`); True when this call
+        recorded it."""
+        ...
+    def get_notification(self, app_id: str, position: str) -> Notification | None: ...
+    def mark_notification_sent(self, app_id: str, position: str, sent_at: str) -> None: ...
+    def list_notifications(self, app_id: str, limit: int, cursor: str | None) -> Page:
+        """The application's notifications, newest first."""
+        ...
+    # per-principal rate limits (issue 6)
+    def take_rate_slot(self, subject: str, rate_class: str, window_start: int, limit: int,
+                       expires_at: int) -> bool:
+        """Count one request in the subject's window if fewer than `limit` are counted there (one
+        conditional write); False, counting nothing, when the window is full. The counter expires
+        (TTL) at `expires_at`."""
+        ...
+    # statistics (issue 4): aggregates the stream keeps per item and period; read without scanning
+    def add_statistics(self, event_id: str, periods: tuple[str, ...], item_code: str,
+                       deltas: dict[str, int]) -> bool:
+        """Add `deltas` to the item's aggregate in each period, atomically and once per event id: the
+        same event id again adds nothing and returns False."""
+        ...
+    def list_statistics(self, period: str) -> list[ItemAggregate]:
+        """Every item's aggregate of one period (one Query on the period's partition)."""
+        ...
+    # once-only (issue 7): the material vault, e-certificates and the access log ("who used my data")
+    def save_application_with_evidence(self, app: Application, expected_version: int, events: list[DomainEvent],
+                                       vault: list[VaultEntry], access: list[AccessRecord]) -> Application:
+        """The application, its events, its vault entries and access records in one transaction (a lost
+        race writes none). A vault entry already kept (owner, code, SHA-256) is left as it was: the
+        first verification's validity stands."""
+        ...
+    def get_vault_entry(self, owner: str, material: str, sha256: str) -> VaultEntry | None: ...
+    def list_vault(self, owner: str) -> list[VaultEntry]:
+        """The owner's whole vault (one partition, bounded), by material code."""
+        ...
+    def create_certificate(self, certificate: Certificate) -> Certificate:
+        """Register it once per number index; when that index is registered already, the certificate
+        registered under it is returned instead (and nothing is written)."""
+        ...
+    def get_certificate(self, certificate_id: str) -> Certificate | None: ...
+    def list_certificates(self, holder_index: str) -> list[Certificate]:
+        """The holder's certificates (one Query on the holder's blind index, bounded)."""
+        ...
+    def add_access_record(self, record: AccessRecord) -> None: ...
+    def list_access_records(self, owner: str, limit: int, cursor: str | None) -> Page:
+        """The owner's consent receipts and access records, newest first."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -168,6 +258,24 @@ class Notifier(Protocol):
     def notify(self, kind: str, department: str, subject: str, detail: dict[str, Any]) -> None: ...
 
 
+class AlertSubscriptions(Protocol):
+    """Contacts subscribed to the delivery-alerts topic, each filtered to the departments it serves."""
+
+    def subscribe(self, protocol: str, endpoint: str, departments: tuple[str, ...]) -> str:
+        """Subscribe with a filter policy on these departments; the subscription's id (ARN)."""
+        ...
+    def refilter(self, subscription: str, departments: tuple[str, ...]) -> bool:
+        """Change the departments it hears; False when that subscription cannot be changed (gone)."""
+        ...
+    def unsubscribe(self, subscription: str) -> None: ...
+
+
+class ApplicantNotifier(Protocol):
+    """Sends an applicant a notification about their case (SNS in AWS, addressed by the subject)."""
+
+    def send(self, notification: Notification) -> None: ...
+
+
 class DeliveryQueue(Protocol):
     def send(self, messages: list[OutboundMessage]) -> None: ...
     def retry_later(self, receipt_handle: str, delay_seconds: int) -> None: ...
@@ -185,7 +293,9 @@ class SendOutcome(Protocol):
 
 
 class WebhookTransport(Protocol):
-    def send(self, url: str, headers: dict[str, str], body: bytes) -> SendOutcome: ...
+    def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float | None = None) -> SendOutcome:
+        """One POST; `timeout` (default: the transport's own) bounds the whole exchange."""
+        ...
     def check_url(self, url: str) -> str | None:
         """Why this endpoint URL is refused (SSRF guard at registration), or None."""
         ...

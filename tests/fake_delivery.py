@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.domain.applications import DepartmentTask
 from chalicelib.domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
-from chalicelib.domain.departments import Department
+from chalicelib.domain.departments import Department, Endpoint
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.task_desk import TaskComment
@@ -18,6 +18,7 @@ from chalicelib.ports import OutboundMessage, Page
 
 class FakeDeliveryRecords:
     departments: dict[str, Department]
+    endpoints: dict[tuple[str, str], Endpoint]
     tasks: dict[str, DepartmentTask]
     outbox: list[DomainEvent]
 
@@ -60,12 +61,21 @@ class FakeDeliveryRecords:
         table[delivery.webhook_id] = saved
         return copy.deepcopy(saved)
 
+    def get_delivery_context(self, webhook_id: str, department: str, endpoint_id: str) -> tuple[
+            Delivery | None, Endpoint | None, EndpointHealth | None]:
+        return (self.get_delivery(webhook_id), self.endpoints.get((department, endpoint_id)),
+                self.get_endpoint_health(endpoint_id))
+
     def add_delivery_attempt(self, attempt: DeliveryAttempt) -> None:
         self._delivery_tables()["attempts"][(attempt.webhook_id, attempt.generation, attempt.attempt)] = attempt
 
     def list_delivery_attempts(self, webhook_id: str) -> list[DeliveryAttempt]:
-        attempts = self._delivery_tables()["attempts"]
-        return [attempts[k] for k in sorted(attempts) if k[0] == webhook_id]
+        found = {(a.generation, a.attempt): a for (w, _, _), a in self._delivery_tables()["attempts"].items()
+                 if w == webhook_id}
+        state = self._delivery_tables()["state"].get(webhook_id)
+        for a in state.attempts if state is not None else ():
+            found.setdefault((a.generation, a.attempt), a)
+        return [found[k] for k in sorted(found)]
 
     def list_deliveries(self, department: str, limit: int, cursor: str | None, status: str | None = None,
                         since: str | None = None, until: str | None = None) -> Page:

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.adapters.sandbox import SandboxedInspector
 from chalicelib.config import Settings
-from chalicelib.domain.applications import Application, DepartmentTask
+from chalicelib.domain.applications import Application, CaseChange, DeadlineWatch, DepartmentTask
 from chalicelib.domain.catalogue import ServiceItem
 from chalicelib.domain.departments import Department, Endpoint
 from chalicelib.domain.enterprises import AgentAuthorization, Enterprise
@@ -22,7 +22,12 @@ from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.identity import VerifiedIdentity
 from chalicelib.ports import OutboundMessage, Page, PresignedPost, StoredObject
 from chalicelib.services.deps import Deps
+from tests.fake_alerts import FakeAlertContactRecords
+from tests.fake_case_records import FakeCaseRecords
 from tests.fake_delivery import FakeDeliveryRecords
+from tests.fake_rate_limits import FakeRateCounters
+from tests.fake_statistics import FakeStatisticsRecords
+from tests.fake_vault import FakeVaultRecords
 
 
 def _bad_cursor() -> ValidationFailed:
@@ -50,7 +55,8 @@ def _page(partition: str, rows: list[tuple[str, Any]], limit: int, cursor: str |
     return Page([r[1] for r in chunk], next_cursor)
 
 
-class FakeStore(FakeDeliveryRecords):
+class FakeStore(FakeDeliveryRecords, FakeRateCounters, FakeStatisticsRecords, FakeCaseRecords, FakeVaultRecords,
+                FakeAlertContactRecords):
     def __init__(self) -> None:
         self.items: dict[tuple[str, int], ServiceItem] = {}
         self.latest: dict[str, int] = {}
@@ -66,6 +72,7 @@ class FakeStore(FakeDeliveryRecords):
         self.applications: dict[str, Application] = {}
         self.tasks: dict[str, DepartmentTask] = {}
         self.outbox: list[DomainEvent] = []
+        self.deadline_watch: dict[tuple[str, str], DeadlineWatch] = {}
         self.deliveries: dict[str, dict[str, Any]] = {}
 
     def put_item(self, item: ServiceItem) -> None:
@@ -99,8 +106,10 @@ class FakeStore(FakeDeliveryRecords):
         self.drafts.pop(code, None)
 
     def open_applications(self, code: str, version: int) -> int:
+        from chalicelib.domain.lifecycle import OPEN
+
         return sum(1 for a in self.applications.values()
-                   if a.item_code == code and a.item_version == version and a.status != "decided")
+                   if a.item_code == code and a.item_version == version and a.status in OPEN)
 
     def put_department(self, department: Department) -> None:
         self.departments[department.code] = department
@@ -193,6 +202,34 @@ class FakeStore(FakeDeliveryRecords):
         self.tasks.update({t.id: t for t in tasks})
         self.outbox.extend(events)
         return copy.deepcopy(saved)
+
+    def save_case(self, change: CaseChange) -> Application:
+        app = change.app
+        self._check_app(app.id, app.version)
+        for t in change.changed_tasks:
+            current = self.tasks.get(t.id)
+            if current is None or current.version != t.version:
+                raise ConcurrentUpdate()
+        if any(t.id in self.tasks for t in change.new_tasks) or {e.id for e in change.events} & self.outbox_ids:
+            raise ConcurrentUpdate()
+        saved = app.model_copy(update={"version": app.version + 1})
+        self.applications[app.id] = saved
+        for t in change.changed_tasks:
+            self.tasks[t.id] = t.model_copy(update={"version": t.version + 1})
+        self.tasks.update({t.id: copy.deepcopy(t) for t in change.new_tasks})
+        self.outbox.extend(change.events)
+        for w in change.unwatch:
+            self.deadline_watch.pop((w.deadline, w.task_id), None)
+        for w in change.watch:
+            self.deadline_watch[(w.deadline, w.task_id)] = w
+        return copy.deepcopy(saved)
+
+    @property
+    def outbox_ids(self) -> set[str]:
+        return {e.id for e in self.outbox}
+
+    def list_deadline_watch(self, day: str) -> list[DeadlineWatch]:
+        return [w for (d, _), w in sorted(self.deadline_watch.items()) if d == day]
 
     def get_task(self, task_id: str) -> DepartmentTask | None:
         return copy.deepcopy(self.tasks.get(task_id))
@@ -319,8 +356,8 @@ class FakeWebhooks:
     script: list[int | None] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, url: str, headers: dict[str, str], body: bytes) -> FakeSendResult:
-        self.requests.append({"url": url, "headers": headers, "body": body})
+    def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float | None = None) -> FakeSendResult:
+        self.requests.append({"url": url, "headers": headers, "body": body, "timeout": timeout})
         status = self.script.pop(0) if self.script else 204
         return FakeSendResult(status, None if status else "connection_error")
 

@@ -9,6 +9,7 @@ events and a failed condition writes nothing.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 from datetime import datetime
@@ -16,16 +17,23 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.applications import Application, ApplicationStatus, DepartmentTask
+from ..domain.applications import Application, ApplicationStatus, CaseChange, DeadlineWatch, DepartmentTask
 from ..domain.catalogue import ServiceItem
 from ..domain.departments import Department, Endpoint
 from ..domain.enterprises import AgentAuthorization, Enterprise
 from ..domain.errors import ConcurrentUpdate, Conflict, Problem, ValidationFailed
 from ..domain.events import DomainEvent
 from ..domain.identity import VerifiedIdentity
+from ..domain.lifecycle import OPEN
 from ..ports import Page
 from . import keys
+from .dynamodb_alerts import AlertContactRecords
+from .dynamodb_audit import AuditRecords
 from .dynamodb_delivery import DeliveryRecords
+from .dynamodb_notifications import NotificationRecords
+from .dynamodb_rate import RateCounterRecords
+from .dynamodb_statistics import StatisticsRecords
+from .dynamodb_vault import VaultRecords
 from .records import doc as _doc
 
 # Outbox records only need to live until the stream has carried them (24 h) plus a margin for replay.
@@ -75,7 +83,8 @@ def decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
     return {k: _s(v) for k, v in flat.items()}
 
 
-class DynamoStore(DeliveryRecords):
+class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditRecords, NotificationRecords,
+                  VaultRecords, AlertContactRecords):
     def __init__(self, client: Any, table_name: str) -> None:
         self._db = client
         self._table = table_name
@@ -116,11 +125,13 @@ class DynamoStore(DeliveryRecords):
         resp = self._db.query(**kwargs)
         return resp.get("Items", []), encode_cursor(resp.get("LastEvaluatedKey"))
 
-    def _transact(self, puts: list[dict[str, Any]], updates: list[dict[str, Any]] | None = None) -> None:
+    def _transact(self, puts: list[dict[str, Any]], updates: list[dict[str, Any]] | None = None,
+                  deletes: list[dict[str, Any]] | None = None) -> None:
         try:
             self._db.transact_write_items(TransactItems=[
                 *({"Put": {"TableName": self._table, **p}} for p in puts),
-                *({"Update": {"TableName": self._table, **u}} for u in updates or ())])
+                *({"Update": {"TableName": self._table, **u}} for u in updates or ()),
+                *({"Delete": {"TableName": self._table, **d}} for d in deletes or ())])
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 reasons = exc.response.get("CancellationReasons") or []
@@ -281,7 +292,7 @@ class DynamoStore(DeliveryRecords):
 
     def _task_record(self, task: DepartmentTask) -> dict[str, Any]:
         return _record(keys.task(task.id), "task", task.model_dump_json(), version=task.version,
-                       gsi=(keys.inbox_index(task.department), keys.inbox_sort(task.status.value, task.id)))
+                       gsi=(keys.inbox_shard(task.department, task.id), keys.inbox_sort(task.status.value, task.id)))
 
     def _event_record(self, event: DomainEvent) -> dict[str, Any]:
         return _record(keys.outbox_event(event.application_id, event.id), "event", event.model_dump_json(),
@@ -335,21 +346,23 @@ class DynamoStore(DeliveryRecords):
         return DepartmentTask.model_validate(_doc(rec)) if rec else None
 
     def list_tasks(self, department: str, limit: int, cursor: str | None, status: str | None = None) -> Page:
-        """One Query on the inbox key: open work first, newest first; `status` narrows it by key prefix."""
-        partition = keys.inbox_index(department)
-        condition, values = "gsi1pk = :p", {":p": _s(partition)}
+        """Open work first, newest first; `status` narrows it by key prefix. The inbox is sharded: every
+        shard is read at once (one small Query each) and merged (adapters/sharded.py)."""
+        from .sharded import decode_after, encode_after, read_shards
+
+        name = keys.inbox_index(department)
+        after = decode_after(cursor, name)
+        low = high = None
         if status is not None:
-            condition += " AND begins_with(gsi1sk, :r)"
-            values[":r"] = _s(keys.inbox_sort(status, ""))
-        kwargs: dict[str, Any] = {"TableName": self._table, "IndexName": "gsi1", "Limit": limit,
-                                  "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
-                                  "ScanIndexForward": False}
-        start = decode_cursor(cursor, partition)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        resp = self._db.query(**kwargs)
-        return Page([DepartmentTask.model_validate(_doc(i)) for i in resp.get("Items", [])],
-                    encode_cursor(resp.get("LastEvaluatedKey")))
+            prefix = keys.inbox_sort(status, "")
+            low, high = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)  # every key starting with the prefix
+        if after is not None:
+            high = after if high is None else min(high, after)
+        items, more = read_shards(self._db, self._table, keys.inbox_shards(department), pk="gsi1pk", sk="gsi1sk",
+                                  index="gsi1", low=low, high=high, exclude=(after,) if after else (),
+                                  descending=True, limit=limit)
+        return Page([DepartmentTask.model_validate(_doc(i)) for i in items],
+                    encode_after(name, items[-1]["gsi1sk"]["S"]) if more and items else None)
 
     def decide_task(self, app: Application, expected_app_version: int, task: DepartmentTask,
                     expected_task_version: int, events: list[DomainEvent]) -> tuple[Application, DepartmentTask]:
@@ -363,6 +376,41 @@ class DynamoStore(DeliveryRecords):
             *self._feed_puts(events),
         ], [self._open_counter(app.item_code, app.item_version, -1)] if closed else None)
         return saved_app, saved_task
+
+    def save_case(self, change: CaseChange) -> Application:
+        """One case change in one transaction: every version read is checked, the events join the
+        outbox, the deadline watch moves, and the open counter drops when the case leaves `OPEN`."""
+        app = change.app
+        saved = app.model_copy(update={"version": app.version + 1})
+        watched = {(w.deadline, w.task_id) for w in change.watch}
+        puts = [
+            self._versioned_put(self._app_record(saved), app.version),
+            *(self._versioned_put(self._task_record(t.model_copy(update={"version": t.version + 1})), t.version)
+              for t in change.changed_tasks),
+            *(self._new_put(self._task_record(t)) for t in change.new_tasks),
+            *(self._new_put(self._event_record(e)) for e in change.events),
+            *self._feed_puts(change.events),
+            *({"Item": _record(keys.deadline_watch(w.deadline, w.task_id), "deadline_watch",
+                               json.dumps(dataclasses.asdict(w)))} for w in change.watch),
+        ]
+        deletes = [{"Key": {k: _s(v) for k, v in keys.deadline_watch(w.deadline, w.task_id).items()}}
+                   for w in change.unwatch if (w.deadline, w.task_id) not in watched]
+        left_open = change.previous_status in OPEN and saved.status not in OPEN
+        self._transact(puts, [self._open_counter(app.item_code, app.item_version, -1)] if left_open else None,
+                       deletes)
+        return saved
+
+    def list_deadline_watch(self, day: str) -> list[DeadlineWatch]:
+        pk = keys.deadline_watch(day, "")["pk"]
+        kwargs: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :p",
+                                  "ExpressionAttributeValues": {":p": _s(pk)}}
+        found: list[DeadlineWatch] = []
+        while True:
+            resp = self._db.query(**kwargs)
+            found += [DeadlineWatch(**_doc(i)) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return found
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     # -- deliveries -------------------------------------------------------------------------------
     def delivery_done(self, webhook_id: str) -> bool:

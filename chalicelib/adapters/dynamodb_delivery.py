@@ -1,10 +1,11 @@
 """The department-delivery access patterns of the single table (mixed into `DynamoStore`).
 
 Delivery state `DLV#<webhook-id>/DLV` (conditional on `version`, listed per department on gsi1
-`DLVS#<dept>` by creation time), its attempt log `DLV#<webhook-id>/LOG#<gen>#<n>`, endpoint health
-`EPH#<endpoint>`, due-time retries `DUE#<shard>/<due ms>#<message>`, the department's event feed
-`FEED#<dept>/<event id>` (written in the transaction of the event itself), departments on gsi1
-`DEPARTMENTS`, and task comments `TASK#<id>/CMT#<id>`. Every read is a GetItem or a Query.
+`DLVS#<dept>` by creation time) with its attempt log inside (attempts beyond the record's share in
+`DLV#<webhook-id>/LOG#<gen>#<n>`), endpoint health `EPH#<endpoint>`, due-time retries
+`DUE#<shard>/<due ms>#<message>`, the department's event feed `FEED#<dept>#<shard>/<event id>` (written
+in the transaction of the event itself, read across its shards), departments on gsi1 `DEPARTMENTS`, and task comments
+`TASK#<id>/CMT#<id>`. Every read is a GetItem, a BatchGetItem of known keys or a Query.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from ..domain.applications import DepartmentTask
 from ..domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
-from ..domain.departments import Department
+from ..domain.departments import Department, Endpoint
 from ..domain.errors import ConcurrentUpdate
 from ..domain.events import DomainEvent
 from ..domain.task_desk import TaskComment
@@ -30,6 +31,7 @@ FEED_TTL_SECONDS = 35 * 24 * 3600
 # Attempt logs and finished deliveries are kept for a year (the department's audit of what it got).
 DELIVERY_TTL_SECONDS = 366 * 24 * 3600
 _FILL_ROUNDS = 5  # a status-filtered page reads at most this many key ranges to fill itself
+_BATCH_GET_ROUNDS = 5  # BatchGetItem keys DynamoDB handed back unprocessed are asked for again
 
 
 def _s(value: str) -> dict[str, str]:
@@ -62,14 +64,13 @@ class DeliveryRecords:
 
     def list_department_events(self, department: str, after: str | None, before: str,
                                limit: int) -> list[DomainEvent]:
-        lower = after or ""
-        resp = self._db.query(
-            TableName=self._table, Limit=limit, ConsistentRead=True,
-            KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
-            ExpressionAttributeValues={":p": _s(keys.feed(department, "")["pk"]), ":lo": _s(lower + "\x00"),
-                                       ":hi": _s(before)})
-        events = [DomainEvent.model_validate(_doc(i)) for i in resp.get("Items", [])]
-        return [e for e in events if e.id != before]
+        """Every feed shard read at once (one small Query each) and merged in id order."""
+        from .sharded import read_shards
+
+        items, _ = read_shards(self._db, self._table, keys.feed_shards(department), pk="pk", sk="sk", limit=limit,
+                               descending=False, low=(after or "") + "\x00", high=before, exclude=(before,),
+                               consistent=True)
+        return [DomainEvent.model_validate(_doc(i)) for i in items]
 
     # -- departments --------------------------------------------------------------------------------
     def get_department(self, code: str) -> Department | None:
@@ -90,16 +91,41 @@ class DeliveryRecords:
                      encode_cursor(resp.get("LastEvaluatedKey")))
 
     # -- delivery state and log ---------------------------------------------------------------------
-    def get_delivery(self, webhook_id: str) -> Delivery | None:
-        rec = self._get(keys.delivery(webhook_id), consistent=True)
+    @staticmethod
+    def _delivery_from(rec: dict[str, Any] | None) -> Delivery | None:
         if rec is None or rec.get("type", {}).get("S") != "delivery_state":
             return None
         return Delivery.model_validate({**_doc(rec), "version": int(rec["version"]["N"])})
 
+    def get_delivery(self, webhook_id: str) -> Delivery | None:
+        return self._delivery_from(self._get(keys.delivery(webhook_id), consistent=True))
+
+    def get_delivery_context(self, webhook_id: str, department: str, endpoint_id: str) -> tuple[
+            Delivery | None, Endpoint | None, EndpointHealth | None]:
+        """One BatchGetItem (strongly consistent) instead of three GetItems: the attempt's first read."""
+        wanted = (keys.delivery(webhook_id), keys.endpoint(department, endpoint_id), keys.endpoint_health(endpoint_id))
+        found = {(i["pk"]["S"], i["sk"]["S"]): i for i in self._batch_get(list(wanted))}
+        state, endpoint, health = (found.get((k["pk"], k["sk"])) for k in wanted)
+        return (self._delivery_from(state), Endpoint.model_validate(_doc(endpoint)) if endpoint else None,
+                EndpointHealth.model_validate(_doc(health)) if health else None)
+
+    def _batch_get(self, wanted: list[dict[str, str]]) -> list[dict[str, Any]]:
+        pending: list[dict[str, Any]] = [{k: _s(v) for k, v in key.items()} for key in wanted]
+        items: list[dict[str, Any]] = []
+        for round_ in range(_BATCH_GET_ROUNDS):
+            resp = self._db.batch_get_item(RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}})
+            items += resp.get("Responses", {}).get(self._table, [])
+            pending = resp.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if not pending:
+                return items
+            time.sleep(0.02 * 2 ** round_)  # throttled: DynamoDB handed back part of the batch
+        raise RuntimeError("dynamodb_batch_get_unprocessed")  # the message fails and comes back later
+
     def save_delivery(self, delivery: Delivery, expected_version: int | None) -> Delivery:
         saved = delivery.model_copy(update={"version": 0 if expected_version is None else expected_version + 1})
         doc = saved.model_dump(mode="json", exclude={"version"})
-        # `attempt`/`status` at the top of the doc keep the foundation's record shape readable.
+        # `status` at the top level: the delivery log's `?status=` filter reads it. A PutItem of the whole
+        # record (its attempt log inside) is one write per attempt's outcome.
         item = {**{k: _s(v) for k, v in keys.delivery(delivery.webhook_id).items()},
                 "type": _s("delivery_state"), "version": _n(saved.version), "doc": _s(json.dumps(doc)),
                 "status": _s(saved.status.value), "gsi1pk": _s(keys.deliveries_index(saved.department)),
@@ -117,11 +143,24 @@ class DeliveryRecords:
                              expires_at=_n(int(time.time()) + DELIVERY_TTL_SECONDS)))
 
     def list_delivery_attempts(self, webhook_id: str) -> list[DeliveryAttempt]:
-        resp = self._db.query(
-            TableName=self._table, ConsistentRead=True,
-            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
-            ExpressionAttributeValues={":p": _s(keys.delivery(webhook_id)["pk"]), ":s": _s(keys.ATTEMPT_PREFIX)})
-        return [DeliveryAttempt.model_validate(_doc(i)) for i in resp.get("Items", [])]
+        """The log in the state record plus any attempts kept in their own items: one Query."""
+        kwargs: dict[str, Any] = {"TableName": self._table, "ConsistentRead": True,
+                                  "KeyConditionExpression": "pk = :p",
+                                  "ExpressionAttributeValues": {":p": _s(keys.delivery(webhook_id)["pk"])}}
+        found: dict[tuple[int, int], DeliveryAttempt] = {}
+        while True:
+            resp = self._db.query(**kwargs)
+            for item in resp.get("Items", []):
+                if item["sk"]["S"].startswith(keys.ATTEMPT_PREFIX):
+                    logged = [DeliveryAttempt.model_validate(_doc(item))]
+                else:
+                    state = self._delivery_from(item)
+                    logged = list(state.attempts) if state else []
+                for a in logged:
+                    found.setdefault((a.generation, a.attempt), a)
+            if not resp.get("LastEvaluatedKey"):
+                return [found[k] for k in sorted(found)]
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def list_deliveries(self, department: str, limit: int, cursor: str | None, status: str | None = None,
                         since: str | None = None, until: str | None = None) -> Page:

@@ -9,10 +9,12 @@ national or provincial service a deployment is allowed to use.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 
 from ..domain.errors import OneTripError
+from ..observability import logger
 from ..ports import BlindIndex, IdentityCheck, Store
 
 
@@ -39,19 +41,39 @@ class ReferenceRegistryVerifier:
 
 
 class HttpsIdentityVerifier:
-    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
-        if not url.startswith("https://"):
+    """The authority's service over TLS, verified against `ca_bundle` (a PEM file) when given — a
+    government CA is often not in the public store — else the system's trust store. Any failure
+    (refused certificate, timeout, non-2xx, malformed answer) is `identity_service_unavailable`:
+    never a guess at "no match"."""
+
+    def __init__(self, url: str, token: str, timeout: float = 10.0, ca_bundle: str = "") -> None:
+        # Not configured at all: only real-name verification fails (below), not every function that
+        # builds its dependencies. Configured without TLS: refused outright.
+        if url and not url.startswith("https://"):
             raise ValueError("the identity verification service must be reached over https")
         self._url = url
         self._token = token
         self._timeout = timeout
+        self._ca_bundle = ca_bundle
+        self._tls: ssl.SSLContext | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        # Built on first use (loading the trust store costs milliseconds): only the API's identity route pays.
+        if self._tls is None:
+            context = ssl.create_default_context(cafile=self._ca_bundle or None)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self._tls = context
+        return self._tls
 
     def verify(self, name: str, id_number: str) -> IdentityCheck:
+        if not self._url:
+            logger.error("identity_verifier_not_configured")  # ONETRIP_IDENTITY_VERIFIER_URL is empty
+            raise IdentityServiceUnavailable()
         request = urllib.request.Request(  # noqa: S310 - https enforced in __init__
             self._url, method="POST", data=json.dumps({"name": name, "id_number": id_number}).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"})
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self._timeout, context=self._context()) as resp:  # noqa: S310
                 answer = json.loads(resp.read(64 * 1024))
         except (urllib.error.URLError, OSError, ValueError):
             # Raised clean (from None): the chained exception could carry the request to a log.

@@ -22,12 +22,16 @@ SSRF guard
 * Connections are kept alive per vetted (host, port, IP) and reused by later sends of the same
   warm function; each send still resolves and vets the host first.
 
-Limitations: the timeout applies to each socket operation (connect, each
-read), not to the whole exchange; at most 64 KiB of a response body is read.
+The timeout bounds the whole exchange (connect, request and the complete
+answer), enforced by a watchdog that shuts the socket at the deadline; only the
+DNS lookup before it is outside (the resolver's own limits apply). At most
+64 KiB of a response body is read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import http.client
 import ipaddress
 import socket
@@ -311,8 +315,12 @@ class WebhookSender:
             for conn in idle:
                 conn.close()
 
-    def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+    def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float | None = None) -> SendResult:
+        """One POST. `timeout` (default: the sender's) bounds the whole exchange — connect, request,
+        status line, headers and body together — not only each socket operation, so a receiver that
+        drips its answer byte by byte is cut off at the deadline like one that never answers."""
         started = time.monotonic()
+        deadline = started + (self.timeout if timeout is None else timeout)
 
         def done(
             status: int | None,
@@ -333,11 +341,15 @@ class WebhookSender:
         request_headers.update(headers)
         last_error: tuple[str, str] = ("connection_error", "no address")
         for ip in target.addresses:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return done(None, "timeout", detail="no answer within timeout")
             key = (target.scheme, target.host, target.port, ip)
             conn = self._checkout(key) if self.keep_alive else None
             reused = conn is not None
             if conn is None:
                 conn = self._connection(target, ip)
+                conn.timeout = left
                 try:
                     conn.connect()
                 except (ssl.SSLError, ssl.CertificateError) as exc:
@@ -352,34 +364,47 @@ class WebhookSender:
                     last_error = ("connection_error", f"{ip}: {exc}")
                     continue
             keep = False
+            exchange = _Exchange(conn)
+            token = _WATCHDOG.arm(deadline, exchange.abort)
             try:
                 try:
+                    exchange.settimeout(deadline)
                     conn.request("POST", target.path, body=body, headers=request_headers)
                     response = conn.getresponse()
                 except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                    if not reused:
+                    if not reused or exchange.aborted:
                         raise
                     # The server closed an idle kept-alive connection before reading this request:
                     # nothing reached it, so send once more on a fresh connection.
                     conn.close()
-                    conn = self._connection(target, ip)
+                    conn = exchange.conn = self._connection(target, ip)
+                    conn.timeout = max(0.001, deadline - time.monotonic())
                     conn.request("POST", target.path, body=body, headers=request_headers)
                     response = conn.getresponse()
                 response.read(MAX_RESPONSE_BYTES)
-                keep = self.keep_alive and not response.will_close and response.isclosed()
+                keep = self.keep_alive and not response.will_close and response.isclosed() and not exchange.aborted
             except TimeoutError:
                 return done(None, "timeout", detail="no answer within timeout")
             except http.client.HTTPException as exc:
+                if exchange.aborted:
+                    return done(None, "timeout", detail="no complete answer within timeout")
                 return done(None, "protocol_error", detail=type(exc).__name__)
             except (ssl.SSLError, ssl.CertificateError) as exc:
+                if exchange.aborted:
+                    return done(None, "timeout", detail="no complete answer within timeout")
                 return done(None, "tls_error", detail=str(exc))
             except OSError as exc:
+                if exchange.aborted:
+                    return done(None, "timeout", detail="no complete answer within timeout")
                 return done(None, "connection_error", detail=str(exc))
             finally:
+                _WATCHDOG.disarm(token)
                 if keep:
                     self._checkin(key, conn)
                 else:
                     conn.close()
+            if exchange.aborted:  # the answer ended only because the deadline cut it
+                return done(None, "timeout", detail="no complete answer within timeout")
             status = response.status
             retry_after = parse_retry_after(response.getheader("Retry-After"))
             if 300 <= status < 400:
@@ -388,3 +413,69 @@ class WebhookSender:
                 )
             return done(status, None, retry_after)
         return done(None, last_error[0], detail=last_error[1])
+
+
+class _Exchange:
+    """One request/response on a connection, which the watchdog may cut at its deadline."""
+
+    def __init__(self, conn: http.client.HTTPConnection) -> None:
+        self.conn = conn
+        self.aborted = False
+
+    def settimeout(self, deadline: float) -> None:
+        if self.conn.sock is not None:  # a kept-alive connection: its socket still has the old timeout
+            self.conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+
+    def abort(self) -> None:
+        self.aborted = True
+        sock = self.conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked reading it
+
+
+class _Watchdog:
+    """One daemon thread that aborts exchanges still running at their deadline. The socket timeout
+    bounds each read, not the whole answer: without this, a receiver sending a byte every few
+    seconds could hold a `deliver` function past its own timeout."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, action: Callable[[], None]) -> int:
+        with self._cond:
+            self._next += 1
+            heapq.heappush(self._heap, (deadline, self._next, action))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return self._next
+
+    def disarm(self, token: int) -> None:
+        with self._cond:
+            self._cancelled.add(token)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][1] in self._cancelled:
+                        self._cancelled.discard(heapq.heappop(self._heap)[1])
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        action = heapq.heappop(self._heap)[2]
+                        break
+                    self._cond.wait(wait)
+            with contextlib.suppress(Exception):  # a failed abort must not stop the watchdog
+                action()
+
+
+_WATCHDOG = _Watchdog()

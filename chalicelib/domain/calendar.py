@@ -134,6 +134,19 @@ class WorkingCalendar:
                 remaining -= 1
         return current, provisional
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days d with start < d <= end (0 when end <= start); days of a year without a
+        schedule count on weekdays, as provisional deadlines do."""
+        count, current = 0, start
+        while current < end:
+            current += timedelta(days=1)
+            try:
+                working = self.is_working_day(current)
+            except CalendarYearUnknown:
+                working = current.weekday() < 5
+            count += working
+        return count
+
     def known_years(self) -> list[int]:
         return sorted(set(self.overrides) | (set(range(2004, 2027)) if self.use_package else set()))
 
@@ -168,3 +181,8 @@ def deadline_after(start: date, days: int, calendar: WorkingCalendar | None = No
 def add_working_days(start: date, days: int, calendar: WorkingCalendar | None = None) -> date:
     """The date `days` working days after `start` on the official calendar (acceptance day excluded)."""
     return (calendar or default_calendar()).add_working_days(start, days)
+
+
+def working_days_between(start: date, end: date, calendar: WorkingCalendar | None = None) -> int:
+    """How many working days of the clock ran from `start` (exclusive) to `end` (inclusive)."""
+    return (calendar or default_calendar()).working_days_between(start, end)

@@ -142,6 +142,10 @@ class MaterialSpec(BaseModel):
     sample_ref: str | None = Field(default=None, max_length=300, description="样表 / 示范文本")
     template_ref: str | None = Field(default=None, max_length=300, description="空白表格")
     obtainable_from: ObtainableFrom | None = None
+    # Once-only (一次提交、多次复用): how long a verified copy stays usable for later applications. Set,
+    # it makes the material reusable: another item's material with the same code and a validity is the
+    # same document, offered from the applicant's vault for this many days after verification.
+    valid_for_days: int | None = Field(default=None, ge=1, le=36500)
     note_zh: str | None = Field(default=None, max_length=500)
     note_en: str | None = Field(default=None, max_length=500)
 
@@ -216,6 +220,24 @@ class ResultDocument(BaseModel):
     e_certificate: bool = False
 
 
+class NotificationText(BaseModel):
+    """What the applicant is told on one event, in both languages, with `{placeholder}`s (see
+    `domain.notifications.PLACEHOLDERS`; the linter checks them per event)."""
+
+    model_config = _Frozen
+
+    text_zh: TextZh
+    text_en: TextEn
+
+    @field_validator("text_zh", "text_en")
+    @classmethod
+    def _well_formed(cls, text: str) -> str:
+        rest = re.sub(r"\{[a-z_]+\}", "", text)
+        if "{" in rest or "}" in rest:
+            raise ValueError("placeholders are {name} with lowercase letters and underscores; no other braces")
+        return text
+
+
 class ServiceItem(BaseModel):
     """One version of one service item (事项) — a draft or a published version."""
 
@@ -241,6 +263,9 @@ class ServiceItem(BaseModel):
     statutory_days: int = Field(ge=1, le=365, description="法定时限, working days")
     committed_days: int = Field(ge=1, le=365, description="承诺时限, working days")
     max_visits: int = Field(default=0, ge=0, le=1)
+    # 受理审查: a window officer examines the submission (e.g. the originals) before acceptance; that
+    # is the applicant's one visit. Without it, a complete submission is accepted at once.
+    acceptance_review: bool = False
     # The identity assurance an applicant needs (L1 phone/e-mail, L2 real-name, L3 in person).
     min_assurance_level: Literal["L1", "L2", "L3"] = "L2"
     fees: tuple[Fee, ...] = Field(default=(), max_length=20)
@@ -250,6 +275,9 @@ class ServiceItem(BaseModel):
     results: tuple[ResultDocument, ...] = Field(default=(), max_length=10)
     form: tuple[FormField, ...] = Field(default=(), max_length=60)
     materials: tuple[MaterialSpec, ...] = Field(min_length=1, max_length=50)
+    # The applicant's notification texts by event type, overriding the built-in defaults.
+    notifications: dict[Annotated[str, Field(pattern=r"^onetrip\.[a-z_]+\.[a-z_]+$")], NotificationText] = Field(
+        default_factory=dict, max_length=20)
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceItem:
@@ -283,10 +311,19 @@ class ServiceItem(BaseModel):
         return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
 
     def content(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude=set(LIFECYCLE_FIELDS))
+        # An item without its own notification texts hashes as it did before they existed.
+        exclude = set(LIFECYCLE_FIELDS) | (set() if self.notifications else {"notifications"})
+        doc = self.model_dump(mode="json", exclude=exclude)
+        for material in doc["materials"]:
+            # Unset, an optional material field added later is no content: older versions keep their hash.
+            for name in _OPTIONAL_MATERIAL_FIELDS:
+                if material.get(name) is None:
+                    material.pop(name, None)
+        return doc
 
 
 LIFECYCLE_FIELDS = frozenset({"version", "status", "valid_from", "valid_until"})
+_OPTIONAL_MATERIAL_FIELDS = ("valid_for_days",)
 
 
 def canonical_json(doc: Any) -> str:

@@ -40,6 +40,10 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("base-code-missing", "缺少省级基本编码", "Missing provincial base code"),
     Rule("base-code-unknown", "省级基本编码不在省级目录中", "Provincial base code not in the provincial catalogue"),
     Rule("unknown-item-reference", "引用了目录中不存在的事项", "A reference to an item not in the catalogue"),
+    Rule("notification-unknown-event", "通知文本针对的不是申请人事件", "A notification text for an event the "
+         "applicant is not told about"),
+    Rule("notification-unknown-placeholder", "通知文本含该事件没有的占位符",
+         "A notification text with a placeholder this event does not have"),
 )}
 
 
@@ -160,6 +164,26 @@ def lint_item(item: ServiceItem, context: LintContext, catalogue_codes: frozense
     elif context.provincial_codes is not None and item.base_code not in context.provincial_codes:
         out.append(_f(item, "base-code-unknown", "base_code", f"基本编码 {item.base_code} 不在省级目录中",
                       f"base code {item.base_code!r} is not in the provincial catalogue"))
+    out += _notifications(item)
+    return out
+
+
+def _notifications(item: ServiceItem) -> list[Finding]:
+    from .notifications import PLACEHOLDERS, placeholders
+
+    out: list[Finding] = []
+    for event_type, text in item.notifications.items():
+        known = PLACEHOLDERS.get(event_type)
+        if known is None:
+            out.append(_f(item, "notification-unknown-event", f"notifications.{event_type}",
+                          f"事件 {event_type} 不通知申请人", f"event {event_type!r} is not told to the applicant"))
+            continue
+        for attr in ("text_zh", "text_en"):
+            for name in sorted(placeholders(getattr(text, attr)) - known):
+                out.append(_f(item, "notification-unknown-placeholder", f"notifications.{event_type}.{attr}",
+                              f"占位符 {{{name}}} 不适用于事件 {event_type}（可用：{'、'.join(sorted(known))}）",
+                              f"placeholder {{{name}}} is not known for {event_type} "
+                              f"(known: {', '.join(sorted(known))})"))
     return out
 
 

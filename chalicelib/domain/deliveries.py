@@ -57,8 +57,29 @@ class DeliveryMessage(BaseModel):
         return self.model_copy(update=changes)
 
 
+class DeliveryAttempt(BaseModel):
+    """One attempt, as the delivery log shows it: when, how long, what came back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    webhook_id: str
+    generation: int
+    attempt: int
+    started_at: str
+    latency_ms: int | None
+    http_status: int | None
+    error_class: str | None  # timeout, connection_error, redirect_not_followed, http_5xx, circuit_open, ...
+    outcome: str  # delivered | retry | failed_permanently | dead | gone
+
+
+# A delivery carries its attempt log; ten generations (replays) failing in full fill it to this, far
+# below DynamoDB's 400 KB item limit. Later attempts are logged on their own (Store.add_delivery_attempt).
+ATTEMPTS_IN_RECORD = 100
+
+
 class Delivery(BaseModel):
-    """The state record of one webhook (`DLV#<webhook-id>`), read by the department and admins."""
+    """The state record of one webhook (`DLV#<webhook-id>`), read by the department and admins, with the
+    log of its attempts: an attempt's outcome and its log entry are one write."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -79,10 +100,17 @@ class Delivery(BaseModel):
     last_error: str | None = None
     payload: str = Field(repr=False)
     version: int = 0
+    attempts: tuple[DeliveryAttempt, ...] = Field(default=(), repr=False)
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    def logged(self, attempt: DeliveryAttempt) -> Delivery | None:
+        """This delivery with `attempt` in its log, or None when the record's log is full."""
+        if len(self.attempts) >= ATTEMPTS_IN_RECORD:
+            return None
+        return self.model_copy(update={"attempts": (*self.attempts, attempt)})
 
     def message(self) -> DeliveryMessage:
         return DeliveryMessage(webhook_id=self.webhook_id, department=self.department,
@@ -91,22 +119,7 @@ class Delivery(BaseModel):
                                generation=self.generation)
 
     def summary(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"payload", "version", "claimed_at"})
-
-
-class DeliveryAttempt(BaseModel):
-    """One attempt, as the delivery log shows it: when, how long, what came back."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    webhook_id: str
-    generation: int
-    attempt: int
-    started_at: str
-    latency_ms: int | None
-    http_status: int | None
-    error_class: str | None  # timeout, connection_error, redirect_not_followed, http_5xx, circuit_open, ...
-    outcome: str  # delivered | retry | failed_permanently | dead | gone
+        return self.model_dump(mode="json", exclude={"payload", "version", "claimed_at", "attempts"})
 
 
 class Verdict(StrEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +18,9 @@ from .catalogue import Code
 
 # Every type a department may subscribe to (documented with its schema in domain/event_types.py).
 SUBSCRIBABLE_EVENT_TYPES = ("onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
-                            "onetrip.case.decided")
+                            "onetrip.case.decided", "onetrip.task.deadline_warning", "onetrip.task.deadline_breached",
+                            "onetrip.case.accepted", "onetrip.case.result_issued", "onetrip.case.closed",
+                            "onetrip.case.rated")
 VERIFICATION_EVENT_TYPE = "onetrip.endpoint.verification"
 MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
 
@@ -37,6 +40,12 @@ class Office(BaseModel):
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     town: str | None = Field(default=None, max_length=100)
+    # The jurisdictions it serves: 9-digit town codes (统计用区划代码) or 6-digit county codes; a
+    # delegated item's task goes to the office whose code the application's region code falls under.
+    region_codes: tuple[Annotated[str, Field(pattern=r"^\d{6}(\d{3})?$")], ...] = Field(default=(), max_length=100)
+
+    def serves(self, region_code: str) -> bool:
+        return any(region_code.startswith(code) for code in self.region_codes)
 
 
 class Department(BaseModel):
@@ -47,6 +56,8 @@ class Department(BaseModel):
     name_en: str = Field(min_length=1, max_length=200)
     # A duty mailbox (never a person's name or phone): told when a delivery is exhausted.
     contact_email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    # The department's duty line (值班电话, E.164; an office's number, not a person's), told by SMS.
+    contact_phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
     offices: tuple[Office, ...] = Field(default=(), max_length=200)
 
 

@@ -11,21 +11,27 @@ from typing import Any
 
 _ID = {"type": "string", "maxLength": 64}
 _LINK = {"type": "string", "description": "path under the API base URL", "maxLength": 256}
+_CODE = {"type": "string", "maxLength": 64, "description": "the provincial base code (基本编码)"}
 
 EVENT_TYPES: dict[str, dict[str, Any]] = {
     "onetrip.task.assigned": {
-        "summary": "A case was accepted (受理) and this department has a task in it",
+        "summary": "A task for this department: its share of an accepted case (受理), or a rectification (整改) "
+                   "after a dissatisfied rating",
         "data": {"type": "object", "required": ["task_id", "application_id", "case_number", "item_code",
-                                                "department", "deadline", "links"],
+                                                "department", "deadline", "kind", "links"],
                  "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
-                                "item_version": {"type": "integer"}, "department": _ID,
+                                "item_version": {"type": "integer"}, "department": _ID, "base_code": _CODE,
+                                "office": {"type": ["string", "null"], "description": "the town office holding it"},
+                                "kind": {"enum": ["review", "rectification"]},
                                 "deadline": {"type": "string", "format": "date"},
                                 "links": {"type": "object", "properties": {"task": _LINK}}}},
     },
     "onetrip.task.supplemented": {
-        "summary": "The applicant supplied the materials a department asked for (补正); fetch the task again",
-        "data": {"type": "object", "required": ["task_id", "application_id", "item_code"],
+        "summary": "The applicant supplied what was asked for (补正); the clock resumes with the new deadline",
+        "data": {"type": "object", "required": ["task_id", "application_id", "item_code", "round", "deadline"],
                  "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
+                                "round": {"type": "integer"}, "paused_working_days": {"type": "integer"},
+                                "deadline": {"type": "string", "format": "date"},
                                 "links": {"type": "object", "properties": {"task": _LINK}}}},
     },
     "onetrip.case.withdrawn": {
@@ -36,8 +42,51 @@ EVENT_TYPES: dict[str, dict[str, Any]] = {
     "onetrip.case.decided": {
         "summary": "Every department has decided; the case has its outcome",
         "data": {"type": "object", "required": ["application_id", "case_number", "item_code", "outcome"],
-                 "properties": {"application_id": _ID, "case_number": _ID, "item_code": _ID,
-                                "outcome": {"enum": ["approved", "rejected"]}}},
+                 "properties": {"application_id": _ID, "case_number": _ID, "item_code": _ID, "base_code": _CODE,
+                                "outcome": {"enum": ["approved", "rejected"]},
+                                "committed_days": {"type": "integer"}, "working_days_used": {"type": "integer"},
+                                "on_time": {"type": "boolean"}, "supplement_rounds": {"type": "integer"},
+                                "visits": {"type": "integer"}}},
+    },
+    "onetrip.case.accepted": {
+        "summary": "A case was accepted (受理); sent to the provincial platform, under the item's base code",
+        "data": {"type": "object", "required": ["application_id", "case_number", "item_code", "base_code"],
+                 "properties": {"application_id": _ID, "case_number": _ID, "item_code": _ID, "base_code": _CODE,
+                                "committed_days": {"type": "integer"},
+                                "deadline": {"type": "string", "format": "date"},
+                                "departments": {"type": "array", "items": _ID}}},
+    },
+    "onetrip.case.result_issued": {
+        "summary": "The case's result reached the applicant (download, mail or pick-up)",
+        "data": {"type": "object", "required": ["application_id", "case_number", "method"],
+                 "properties": {"application_id": _ID, "case_number": _ID, "item_code": _ID, "base_code": _CODE,
+                                "method": {"enum": ["download", "mail", "pickup"]}}},
+    },
+    "onetrip.case.closed": {
+        "summary": "The case is closed (办结); sent to the provincial platform",
+        "data": {"type": "object", "required": ["application_id", "case_number"],
+                 "properties": {"application_id": _ID, "case_number": _ID, "item_code": _ID, "base_code": _CODE}},
+    },
+    "onetrip.case.rated": {
+        "summary": "The applicant rated the case (好差评), 5 = very satisfied; sent to the provincial platform",
+        "data": {"type": "object", "required": ["application_id", "case_number", "level"],
+                 "properties": {"application_id": _ID, "case_number": _ID, "item_code": _ID, "base_code": _CODE,
+                                "level": {"type": "integer", "minimum": 1, "maximum": 5},
+                                "rectification_task_id": {"type": ["string", "null"]}}},
+    },
+    "onetrip.task.deadline_warning": {
+        "summary": "The task's deadline is the next working day",
+        "data": {"type": "object", "required": ["task_id", "application_id", "deadline"],
+                 "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
+                                "deadline": {"type": "string", "format": "date"},
+                                "links": {"type": "object", "properties": {"task": _LINK}}}},
+    },
+    "onetrip.task.deadline_breached": {
+        "summary": "The task's deadline has passed; the supervising admins are told too",
+        "data": {"type": "object", "required": ["task_id", "application_id", "deadline"],
+                 "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
+                                "deadline": {"type": "string", "format": "date"},
+                                "links": {"type": "object", "properties": {"task": _LINK}}}},
     },
     "onetrip.endpoint.verification": {
         "summary": "Sent once when an endpoint is registered; answer 2xx to activate the endpoint",

@@ -24,9 +24,14 @@ class DomainEvent(BaseModel):
     subject: str
     recipients: list[str] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
+    # Who caused it, for the case's audit trail: the principal's opaque subject, kind and binding
+    # (department, office or location) — or {"kind": "system"} for the bus's own sweeps. Never sent
+    # in a webhook body.
+    actor: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def raised(cls, type_: str, now: datetime, *, application_id: str, subject: str,
-               recipients: list[str], data: dict[str, Any]) -> DomainEvent:
+               recipients: list[str], data: dict[str, Any], actor: dict[str, str] | None = None) -> DomainEvent:
         return cls(id=new_id("evt_"), type=type_, occurred_at=now.isoformat(timespec="milliseconds"),
-                   application_id=application_id, subject=subject, recipients=recipients, data=data)
+                   application_id=application_id, subject=subject, recipients=recipients, data=data,
+                   actor=actor or {})

@@ -47,6 +47,10 @@ class Scope(StrEnum):
     TASKS_DEPARTMENT = "tasks:department"
     ENTERPRISES_ADMIN = "enterprises:admin"
     ENTERPRISES_OWN = "enterprises:own"
+    # Window staff and terminals: acceptance review at the counter, recording visits.
+    CASES_COUNTER = "cases:counter"
+    # Admins supervising cases: audit trails, escalated breaches, statistics.
+    CASES_SUPERVISE = "cases:supervise"
 
 
 # What each kind may do. Machine clients of a resource server (Cognito client credentials in AWS)
@@ -56,9 +60,9 @@ KIND_SCOPES: dict[PrincipalKind, frozenset[Scope]] = {
                                       Scope.ENTERPRISES_OWN}),
     PrincipalKind.ENTERPRISE_AGENT: frozenset({Scope.CATALOGUE_READ, Scope.APPLICATIONS_OWN, Scope.IDENTITY_OWN}),
     PrincipalKind.DEPARTMENT: frozenset({Scope.CATALOGUE_READ, Scope.TASKS_DEPARTMENT}),
-    PrincipalKind.WINDOW_STAFF: frozenset({Scope.CATALOGUE_READ}),
-    PrincipalKind.TERMINAL: frozenset({Scope.CATALOGUE_READ}),
-    PrincipalKind.ADMIN: frozenset({Scope.CATALOGUE_READ, Scope.ENTERPRISES_ADMIN}),
+    PrincipalKind.WINDOW_STAFF: frozenset({Scope.CATALOGUE_READ, Scope.CASES_COUNTER}),
+    PrincipalKind.TERMINAL: frozenset({Scope.CATALOGUE_READ, Scope.CASES_COUNTER}),
+    PrincipalKind.ADMIN: frozenset({Scope.CATALOGUE_READ, Scope.ENTERPRISES_ADMIN, Scope.CASES_SUPERVISE}),
 }
 RESOURCE_SERVER = "onetrip/"
 
@@ -85,6 +89,10 @@ class Principal(BaseModel):
     @property
     def binding(self) -> str | None:
         return self.department or self.office or self.location
+
+    def actor(self) -> dict[str, str]:
+        """Who acted, as the audit trail records it: opaque subject, kind and binding — no name."""
+        return {"sub": self.sub, "kind": self.kind.value, **({"binding": self.binding} if self.binding else {})}
 
     def to_context(self) -> dict[str, str]:
         """Flat string map for the API Gateway authorizer context (it accepts only scalars)."""

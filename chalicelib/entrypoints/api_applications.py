@@ -11,6 +11,7 @@ from ..bootstrap import deps
 from ..domain.principals import APPLICANT_KINDS, Principal, Scope
 from ..observability import logger
 from ..services import applications as service
+from ..services import cases
 from .auth import jwt_authorizer
 from .http import api_route, page_params
 from .schemas import (
@@ -32,7 +33,7 @@ applications = Blueprint(__name__)
            status=201)
 def create_application(principal: Principal, body: CreateApplication) -> dict[str, Any]:
     return application_view(service.create_application(deps(), principal, body.item_code, body.enterprise_id,
-                                                       body.answers))
+                                                       body.answers, body.region_code))
 
 
 @api_route(applications, "GET", "/v1/applications", summary="My applications, newest first",
@@ -74,12 +75,14 @@ def request_upload(principal: Principal, body: RequestUpload, application_id: st
 
 
 @api_route(applications, "POST", "/v1/applications/{application_id}/submit",
-           summary="Submit: accepted as a case, or 422 with every problem at once", kinds=APPLICANT_KINDS,
+           summary="Submit: accepted as a case (or awaiting the window's acceptance review), "
+                   "or 422 with every problem at once", kinds=APPLICANT_KINDS,
            scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer, response=ApplicationView)
 def submit_application(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
     metrics.count("ApplicationsSubmitted")
-    accepted = service.submit_application(deps(), principal, application_id)
-    metrics.count("CasesAccepted")
+    accepted = cases.submit_application(deps(), principal, application_id)
+    if accepted.status.value == "accepted":  # else submitted: the window's acceptance review comes first
+        metrics.count("CasesAccepted")
     if accepted.case is not None:
         logger.append_keys(case_number=accepted.case.case_number)
     return application_view(accepted)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..bootstrap import deps
 from ..domain.principals import APPLICANT_KINDS, Principal, PrincipalKind, Scope
+from ..domain.rate_limits import IDENTITY_CLASS
 from ..services import identities
 from .auth import jwt_authorizer
 from .http import api_route
@@ -61,7 +62,7 @@ def get_me(principal: Principal, _body: None) -> dict[str, Any]:
 
 @api_route(me, "POST", "/v1/me/identity", summary="Real-name verification (实名认证): raises assurance to L2",
            kinds=APPLICANT_KINDS, scope=Scope.IDENTITY_OWN, authorizer=jwt_authorizer, body=VerifyIdentity,
-           response=IdentityView)
+           response=IdentityView, rate_class=IDENTITY_CLASS)  # identity probing: a few tries an hour
 def verify_identity(principal: Principal, body: VerifyIdentity) -> dict[str, Any]:
     return identities.verify_identity(deps(), principal, body.name, body.id_number).public_view()
 

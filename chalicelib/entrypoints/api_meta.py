@@ -49,6 +49,10 @@ def openapi_document() -> dict[str, Any]:
             op["x-principal-kinds"] = sorted(k.value for k in spec.kinds)
             if spec.scope is not None:
                 op["x-scope"] = spec.scope.value
+            op["x-rate-limit-class"] = spec.rate_class
+            op["responses"]["429"] = {"description": "Rate limited: retry after Retry-After seconds",
+                                      "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                                      "content": {"application/json": {"schema": ref(ErrorBody)}}}
         if spec.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
         for status, description in _ERROR_STATUSES.items():

@@ -9,6 +9,7 @@ from chalice import Blueprint
 from ..bootstrap import deps
 from ..domain.applications import Outcome
 from ..domain.principals import Principal, PrincipalKind, Scope
+from ..services import cases
 from ..services import tasks as service
 from .auth import jwt_authorizer
 from .delivery_schemas import CommentBody, CommentPage, CommentView
@@ -41,7 +42,8 @@ def get_task(principal: Principal, _body: None, task_id: str) -> dict[str, Any]:
 @api_route(tasks, "POST", "/v1/tasks/{task_id}/decision", summary="Approve or reject a task, with reasons",
            kinds=DEPARTMENTS, scope=Scope.TASKS_DEPARTMENT, authorizer=jwt_authorizer, body=Decision, response=TaskView)
 def decide_task(principal: Principal, body: Decision, task_id: str) -> dict[str, Any]:
-    _app, task = service.decide_task(deps(), principal, task_id, Outcome(body.outcome), body.reasons)
+    _app, task = cases.decide_task(deps(), principal, task_id, Outcome(body.outcome), body.reasons,
+                                   body.result_upload_id)
     return task_view(task)
 
 

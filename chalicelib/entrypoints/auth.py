@@ -7,17 +7,34 @@ and the test client the local gateway's own 401 is raised, with the API's error 
 from __future__ import annotations
 
 import json
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from chalice import Blueprint
 from chalice.app import AuthRequest, AuthResponse
 
 from ..bootstrap import verifier
+from ..config import get_settings
 from ..domain.errors import Unauthenticated
 from ..domain.principals import principal_from_groups
+from ..domain.rate_limits import usage_plan_key
 from ..observability import logger
 
 auth = Blueprint(__name__)
+
+
+class UsageAuthResponse(AuthResponse):
+    """Chalice's response plus `usageIdentifierKey`: the API reads its usage-plan key from the
+    authorizer (infra/onetrip/usage_plans.py), which throttles each principal kind and department."""
+
+    def __init__(self, *args: Any, usage_identifier_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.usage_identifier_key = usage_identifier_key
+
+    def to_dict(self, request: AuthRequest) -> dict[str, Any]:
+        out = super().to_dict(request)
+        if self.usage_identifier_key:
+            out["usageIdentifierKey"] = self.usage_identifier_key
+        return out
 
 
 def _deny(code: str) -> NoReturn:
@@ -47,4 +64,7 @@ def jwt_authorizer(request: AuthRequest) -> AuthResponse:
                                       token_scopes=str(claims.get("scope", "")))
     if principal is None:
         _deny("principal_kind_unknown")
-    return AuthResponse(routes=["*"], principal_id=principal.sub, context=principal.to_context())
+    settings = get_settings()
+    key = usage_plan_key(settings.usage_key_prefix, principal, frozenset(settings.usage_key_departments))
+    return UsageAuthResponse(routes=["*"], principal_id=principal.sub, context=principal.to_context(),
+                             usage_identifier_key=key)

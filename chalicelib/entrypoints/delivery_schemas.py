@@ -9,9 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..domain.departments import SUBSCRIBABLE_EVENT_TYPES, Office
 
 Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
-EventType = Literal["onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
-                    "onetrip.case.decided"]
-assert set(EventType.__args__) == set(SUBSCRIBABLE_EVENT_TYPES)  # type: ignore[attr-defined]
+EventType = Literal[SUBSCRIBABLE_EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class NewDepartment(BaseModel):
@@ -20,6 +18,8 @@ class NewDepartment(BaseModel):
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     contact_email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    contact_phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$",
+                                      description="duty line for SMS alerts, E.164 (+86…)")
     offices: list[Office] = Field(default_factory=list, max_length=200)
 
 
@@ -27,7 +27,7 @@ class NewEndpoint(BaseModel):
     model_config = Strict
     department: str = Field(min_length=1, max_length=64)
     url: str = Field(min_length=8, max_length=2048)
-    event_types: list[EventType] = Field(min_length=1, max_length=10)
+    event_types: list[EventType] = Field(min_length=1, max_length=20)
     item_codes: list[str] = Field(default_factory=list, max_length=100)
     ed25519: bool = Field(default=False, description="also sign with Standard Webhooks v1a (ed25519)")
 
@@ -66,6 +66,7 @@ class DepartmentView(BaseModel):
     name_zh: str
     name_en: str
     contact_email: str | None
+    contact_phone: str | None = None
     offices: list[dict[str, Any]]
 
 

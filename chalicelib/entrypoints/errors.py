@@ -17,6 +17,7 @@ from ..domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from ..domain.rate_limits import RateLimited
 
 HTTP_STATUS: dict[type[OneTripError], int] = {
     Unauthenticated: 401,
@@ -25,6 +26,7 @@ HTTP_STATUS: dict[type[OneTripError], int] = {
     MalformedRequest: 400,
     Conflict: 409,
     ValidationFailed: 422,
+    RateLimited: 429,  # with Retry-After (entrypoints/http.py)
     CalendarYearUnknown: 503,  # an operator must import the year's holiday schedule; not the user's fault
 }
 

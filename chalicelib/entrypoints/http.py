@@ -13,9 +13,12 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from ..bootstrap import deps
 from ..domain.errors import Forbidden, MalformedRequest, OneTripError, Problem, ValidationFailed
 from ..domain.principals import Principal, PrincipalKind, Scope
+from ..domain.rate_limits import DEFAULT_CLASS, ROUTE_CLASSES
 from ..observability import logger
+from ..services import rate_limits
 from .errors import INTERNAL_ERROR, error_body, problems_from_validation, status_for
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
@@ -34,6 +37,7 @@ class RouteSpec:
     status: int = 200
     query: tuple[str, ...] = ()
     errors: tuple[int, ...] = field(default=())
+    rate_class: str = DEFAULT_CLASS  # chalicelib/domain/rate_limits.py
 
 
 ROUTES: list[RouteSpec] = []
@@ -45,7 +49,11 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def error_response(error: OneTripError) -> Response:
-    return json_response(error_body(error), status_for(error))
+    response = json_response(error_body(error), status_for(error))
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def parse_body(model: type[BaseModel], raw: str | bytes | None) -> Any:
@@ -80,15 +88,20 @@ def current_principal(bp: Blueprint, kinds: frozenset[PrincipalKind], scope: Sco
 def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: frozenset[PrincipalKind] | None,
               scope: Scope | None = None, authorizer: Any = None, body: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, query: tuple[str, ...] = (),
+              rate_class: str = DEFAULT_CLASS,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON route. The view receives (principal, body, **url_params) and returns a dict."""
-    spec = RouteSpec(method, path, summary, kinds, scope, body, response, status, query)
+    if rate_class not in ROUTE_CLASSES:  # a typo would silently mean "no limit"
+        raise ValueError(f"unknown rate class {rate_class!r} on {method} {path}")
+    spec = RouteSpec(method, path, summary, kinds, scope, body, response, status, query, rate_class=rate_class)
     ROUTES.append(spec)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         def handler(**params: str) -> Response:
             try:
                 principal = current_principal(bp, kinds, scope) if kinds is not None else None
+                if principal is not None:
+                    rate_limits.admit(deps(), principal, rate_class)  # one conditional write, when limits are on
                 parsed = parse_body(body, bp.current_request.raw_body) if body is not None else None
                 result = view(principal, parsed, **params)
                 # A view that needs its own headers (ETag, caching, 304) returns a Response itself.
@@ -104,6 +117,9 @@ def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: fro
         route_kwargs: dict[str, Any] = {"methods": [method]}
         if kinds is not None:
             route_kwargs["authorizer"] = authorizer
+            # Deployed, the gateway reads the usage-plan key from the authorizer (usage plans per
+            # principal kind and per department); locally nothing checks it.
+            route_kwargs["api_key_required"] = True
         if body is not None:
             route_kwargs["content_types"] = ["application/json"]
         bp.route(path, **route_kwargs)(handler)

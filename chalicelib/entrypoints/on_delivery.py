@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalice import Blueprint
@@ -9,19 +10,37 @@ from chalice import Blueprint
 from .. import metrics
 from ..bootstrap import deps
 from ..observability import logger
-from ..services.delivery import DeliveryResult, deliver_batch
+from ..ports import OutboundMessage
+from ..services.delivery import BatchBudget, DeliveryResult, deliver_batch
 
 deliveries = Blueprint(__name__)
+
+
+# A message the batch had no time to start goes back as a batch item failure; after this many receives
+# it is sent again as a new message instead, so lack of time never walks it into the DLQ (maxReceiveCount 5).
+MAX_UNSTARTED_RECEIVES = 3
+
+
+def _remaining_ms(event: Any) -> float | None:
+    context = getattr(event, "context", None)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return float(remaining()) if callable(remaining) else None
 
 
 @deliveries.on_sqs_message(queue="onetrip-deliveries", batch_size=10)
 def deliver(event: Any) -> dict[str, Any]:
     records = list(event)
     d = deps()
-    results = deliver_batch(d, [r.body for r in records])
+    remaining = _remaining_ms(event)
+    budget = BatchBudget.of(d.settings, remaining) if remaining is not None else None
+    results = deliver_batch(d, [r.body for r in records], budget=budget)
     failures = []
     for record, result in zip(records, results, strict=True):
         message_id = record.to_dict().get("messageId", "")
+        if isinstance(result, DeliveryResult) and result.outcome == "unstarted":
+            metrics.count("DeliveriesOutOfTime")
+            if _requeued(d, record, message_id):
+                continue
         if isinstance(result, DeliveryResult):
             logger.info("webhook_attempted", extra={"message_id": message_id, "outcome": result.outcome,
                                                     "status": result.status, "error": result.error,
@@ -38,3 +57,18 @@ def deliver(event: Any) -> dict[str, Any]:
                 logger.exception("retry_later_failed", extra={"message_id": message_id})
         failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
+
+
+def _requeued(d: Any, record: Any, message_id: str) -> bool:
+    """An unstarted message received often already is sent again as a fresh message (True), else
+    it stays a batch item failure (False)."""
+    receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1") or 1)
+    if receives < MAX_UNSTARTED_RECEIVES:
+        return False
+    try:
+        webhook_id = str(json.loads(record.body).get("webhook_id", "")) or message_id
+        d.queue.send([OutboundMessage(id=webhook_id, body=record.body, delay_seconds=1)])
+    except Exception:
+        logger.exception("requeue_failed", extra={"message_id": message_id})
+        return False
+    return True

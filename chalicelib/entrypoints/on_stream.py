@@ -10,6 +10,7 @@ from ..adapters.records import event_from_stream_image
 from ..bootstrap import deps
 from ..observability import logger
 from ..services.dispatch import dispatch_event
+from ..services.projections import project
 from .batch import stream_batch
 
 stream = Blueprint(__name__)
@@ -26,6 +27,7 @@ def _handle(record: Any) -> None:
     if event is None:
         return
     logger.append_keys(application_id=event.application_id)
+    project(deps(), event)
     sent = dispatch_event(deps(), event)
     logger.info("event_dispatched", extra={"event_id": event.id, "type": event.type, "messages": sent})
 

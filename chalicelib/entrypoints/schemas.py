@@ -15,6 +15,8 @@ Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 class CreateApplication(BaseModel):
     model_config = Strict
     item_code: str = Field(min_length=1, max_length=64)
+    region_code: str | None = Field(default=None, pattern=r"^\d{6}(\d{3})?$",
+                                    description="the jurisdiction (county or town code) the matter belongs to")
     enterprise_id: str | None = Field(default=None, max_length=64,
                                       description="enterprise agents: the enterprise applied for")
     answers: dict[str, Any] = Field(default_factory=dict, max_length=100,
@@ -37,6 +39,8 @@ class Decision(BaseModel):
     model_config = Strict
     outcome: Literal["approved", "rejected"]
     reasons: list[Reason] = Field(default_factory=list, max_length=50)
+    result_upload_id: str | None = Field(default=None, max_length=64,
+                                         description="the result document uploaded via /result-uploads, if any")
 
 
 # -- responses --------------------------------------------------------------------------------------
@@ -55,6 +59,10 @@ class MaterialView(BaseModel):
     # Non-blocking findings of the verifier (e.g. a photo's GPS location), told at once.
     notices: list[dict[str, Any]] = Field(default_factory=list)
     verdict_reused_from: str | None = None
+    # Obtained without an upload, with consent: the application whose vault copy was reused, or the
+    # e-certificate used (POST …/materials/{code}/reuse).
+    reused_from: str | None = None
+    certificate_id: str | None = None
 
 
 class ApplicationView(BaseModel):
@@ -71,6 +79,12 @@ class ApplicationView(BaseModel):
     updated_at: str
     enterprise: dict[str, str] | None = None
     answers: dict[str, Any] = {}
+    region_code: str | None = None
+    submitted_at: str | None = None
+    trips: dict[str, int] | None = None
+    visits: list[dict[str, Any]] = []
+    refusal: list[Reason] = []
+    withdrawn_at: str | None = None
 
 
 class ApplicationPage(BaseModel):
@@ -90,6 +104,11 @@ class UploadTicket(BaseModel):
 
 class TaskView(BaseModel):
     id: str
+    kind: str = "review"
+    office: str | None = None
+    warned_at: str | None = None
+    breached_at: str | None = None
+    note: str | None = None
     application_id: str
     case_number: str
     item_code: str
@@ -125,9 +144,15 @@ class ErrorBody(BaseModel):
 
 def application_view(app: Application) -> dict[str, Any]:
     """The applicant's view: no owner id, no storage keys."""
-    doc = app.model_dump(mode="json", exclude={"owner_sub", "owner_kind", "version", "materials"})
+    doc = app.model_dump(mode="json", exclude={"owner_sub", "owner_kind", "version", "materials",
+                                               "counter_pass_hash"})
     # The verdict history by content stays internal: it is how re-uploads are recognised.
     doc["materials"] = [s.model_dump(mode="json", exclude={"key", "judged"}) for s in app.materials.values()]
+    if app.case is not None:
+        doc["case"] = app.case.model_dump(mode="json", exclude={"issuance": {"address_ciphertext"}})
+        # Trips and rounds (最多跑一次) against the item's promise.
+        doc["trips"] = {"visits": len(app.visits), "max_visits": app.case.max_visits,
+                        "supplement_rounds": app.case.supplement_rounds}
     return doc
 
 

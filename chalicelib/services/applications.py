@@ -1,4 +1,5 @@
-"""Use cases of an applicant: draft an application, upload materials, submit for acceptance (受理)."""
+"""Use cases of an applicant's draft: create it, answer the form, upload materials (submission and
+everything after it: `services.cases`)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from .enterprises import acting_for
 
 
 def create_application(deps: Deps, principal: Principal, item_code: str,
-                       enterprise_id: str | None = None, answers: dict[str, Any] | None = None) -> Application:
+                       enterprise_id: str | None = None, answers: dict[str, Any] | None = None,
+                       region_code: str | None = None) -> Application:
     item = get_item(deps.store, item_code)
     enterprise = acting_for(deps, principal, enterprise_id, item.code)
     typed = rules.draft_answers(item, answers or {})
     app = rules.new_application(new_id("app_"), principal, item, deps.now(), answers or {}, typed)
+    if region_code is not None:
+        app = app.model_copy(update={"region_code": region_code})
     if enterprise is not None:
         app = app.model_copy(update={"enterprise": {
             "id": enterprise.id, "name_zh": enterprise.name_zh, "credit_code_masked": enterprise.credit_code_masked}})
@@ -35,7 +39,7 @@ def update_answers(deps: Deps, principal: Principal, app_id: str, answers: dict[
 
     def attempt() -> Application:
         app = get_own_application(deps, principal, app_id)
-        item = _pinned_item(deps, app)
+        item = pinned_item(deps, app)
         typed = rules.draft_answers(item, answers)
         return deps.store.save_application(rules.apply_answers(app, item, answers, typed, deps.now()), app.version)
 
@@ -62,7 +66,7 @@ def request_upload(
 
     def attempt() -> tuple[Application, str, int]:
         app = get_own_application(deps, principal, app_id)
-        item = _pinned_item(deps, app)
+        item = pinned_item(deps, app)
         updated, key = rules.issue_upload(app, item, material_code, content_type, file_name, upload_id, deps.now())
         spec = item.material(material_code)
         assert spec is not None
@@ -74,22 +78,7 @@ def request_upload(
     return app, post
 
 
-def submit_application(deps: Deps, principal: Principal, app_id: str) -> Application:
-    """Accept the application as a case, or refuse with every problem at once (raised by the rules)."""
-
-    def attempt() -> Application:
-        app = get_own_application(deps, principal, app_id)
-        item = _pinned_item(deps, app)
-        if app.enterprise is not None:  # the authorization must still hold at acceptance
-            acting_for(deps, principal, app.enterprise["id"], item.code)
-        identity = deps.store.get_identity(principal.sub)
-        accepted, tasks, events = rules.accept(app, item, identity, principal, deps.now())
-        return deps.store.accept_application(accepted, app.version, tasks, events)
-
-    return retry_on_conflict(attempt)
-
-
-def _pinned_item(deps: Deps, app: Application) -> ServiceItem:
+def pinned_item(deps: Deps, app: Application) -> ServiceItem:
     item = deps.store.get_item_version(app.item_code, app.item_version)
     if item is None:  # a published version is never deleted; this is a data fault, not user error
         raise RuntimeError(f"catalogue version {app.item_code} v{app.item_version} is missing")

@@ -24,12 +24,17 @@ from ..domain.ids import is_id, new_id
 from ..domain.webhooks import cloud_event, generate_ed25519_key, generate_secret
 from ..observability import logger
 from ..ports import Page
+from .alert_contacts import sync_alert_contacts
 from .delivery import signed_headers
 from .deps import Deps
 
 
 def register_department(deps: Deps, department: Department) -> Department:
+    """Store (or replace) the department, then subscribe its contacts to the delivery alerts (and
+    unsubscribe those it no longer names). Registering it again repairs a half-done subscription."""
+    before = deps.store.get_department(department.code)
     deps.store.put_department(department)
+    sync_alert_contacts(deps, before, department)
     return department
 
 

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from ..config import Settings
 from ..domain.errors import ConcurrentUpdate
 from ..ports import (
+    AlertSubscriptions,
+    ApplicantNotifier,
     BlindIndex,
     Cipher,
     ContentInspector,
@@ -45,6 +47,10 @@ class Deps:
     inspector: ContentInspector | None = None
     # Who is told about exhausted deliveries (SNS); None: the log line is the only trace.
     notifier: Notifier | None = None
+    # Departments' contacts subscribed to those alerts (SNS filter policies); None: no alert topic.
+    alert_subscriptions: AlertSubscriptions | None = None
+    # Sends applicants their case notifications (SNS); None: they are recorded only (the local stage).
+    applicant_notifier: ApplicantNotifier | None = None
 
     def require(self, name: str) -> Any:
         value = getattr(self, name)

@@ -23,6 +23,7 @@ from ..domain.materials import (
     judge,
 )
 from .deps import Deps, retry_on_conflict
+from .vault import keep_verified
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def verify_material(deps: Deps, key: str) -> VerificationResult:
         if updated is None:
             return VerificationResult("ignored", "not_applicable")
         event = rules.verdict_event(updated, material_code, deps.now())
-        deps.store.save_application_with_events(updated, app.version, [event])
+        keep_verified(deps, updated, app.version, [event], spec)  # a reusable one enters the vault too
         judged = updated.materials[material_code]
         rejected = judged.status is rules.MaterialStatus.REJECTED
         if rejected:

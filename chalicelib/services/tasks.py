@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import applications as rules
 from ..domain import task_desk as desk
-from ..domain.applications import Application, DepartmentTask, Outcome, Reason
+from ..domain.applications import Application, DepartmentTask
 from ..domain.errors import NotFound, Problem, ValidationFailed
 from ..domain.ids import is_id
 from ..domain.principals import Principal
 from ..ports import Page
+from .access_log import task_material_links
 from .deps import Deps, retry_on_conflict
 
 
@@ -55,32 +55,10 @@ def get_department_task(deps: Deps, principal: Principal, task_id: str) -> Depar
 
 def task_with_materials(deps: Deps, principal: Principal, task_id: str) -> tuple[DepartmentTask, Application,
                                                                                     list[dict[str, Any]]]:
-    """The task, its case, and a short-lived presigned GET for each verified material."""
+    """The task, its case, and a link to every verified material, uploaded or obtained (the read is
+    recorded in the owner's access log)."""
     task = get_department_task(deps, principal, task_id)
     app = deps.store.get_application(task.application_id)
     if app is None:
         raise NotFound.of("task", task_id)
-    ttl = deps.settings.download_url_ttl_seconds
-    materials = [
-        {"code": slot.code, "content_type": slot.content_type, "size": slot.size, "sha256": slot.sha256,
-         "file_name": slot.file_name, "notices": [n["code"] for n in slot.notices],
-         "download_url": deps.files.presigned_get(slot.sealed_key, ttl),
-         "download_expires_in": ttl}
-        for slot in app.materials.values()
-        if slot.status is rules.MaterialStatus.VERIFIED and slot.sealed_key
-    ]
-    return task, app, materials
-
-
-def decide_task(
-    deps: Deps, principal: Principal, task_id: str, outcome: Outcome, reasons: list[Reason],
-) -> tuple[Application, DepartmentTask]:
-    def attempt() -> tuple[Application, DepartmentTask]:
-        task = get_department_task(deps, principal, task_id)
-        app = deps.store.get_application(task.application_id)
-        if app is None:
-            raise NotFound.of("task", task_id)
-        new_app, new_task, events = rules.decide(app, task, outcome, reasons, deps.now())
-        return deps.store.decide_task(new_app, app.version, new_task, task.version, events)
-
-    return retry_on_conflict(attempt)
+    return task, app, task_material_links(deps, principal, task, app)

@@ -19,7 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra.onetrip import catalogue_cli, deliveries_cli, departments_cli, deploy, operate, package
+from infra.onetrip import (
+    audit_cli,
+    catalogue_cli,
+    certificates_cli,
+    deliveries_cli,
+    departments_cli,
+    deploy,
+    operate,
+    package,
+    stats_cli,
+)
 from infra.onetrip.moto_stack import DEFAULT_PORT
 from infra.onetrip.stack import (
     DEFAULT_API_PORT,
@@ -54,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--stage", choices=("local", "dev", "prod"), default="local")
     deploy.add_aws_arguments(status)
     for module in (package, deploy, operate, catalogue_cli,  # deployment and operation: their own modules
-                   departments_cli, deliveries_cli):
+                   departments_cli, deliveries_cli, audit_cli, stats_cli, certificates_cli):
         module.add_parsers(sub)
     return parser
 

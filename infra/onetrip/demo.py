@@ -3,12 +3,16 @@
 A mobile client (the verified citizen) reads the guide, drafts a joint application (联办), uploads
 its materials straight to S3 (one of them wrong first, to show the verdict), submits, and follows
 the case; two department receivers get signed webhooks (one of them down for its first two
-attempts), verify them, and decide through the API. Prints a timeline; exits 0 only if every step
-succeeded. Everything it starts listens on 127.0.0.1 and is stopped on exit.
+attempts), verify them, and decide through the API. Then once-only: the real-estate department
+registers the title certificate as an e-certificate, and the citizen's next application obtains it
+from the registry with consent instead of an upload; the access log shows who read the data.
+Prints a timeline; exits 0 only if every step succeeded. Everything it starts listens on 127.0.0.1
+and is stopped on exit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +25,7 @@ from infra.onetrip import samples
 from infra.onetrip.department_desk import DepartmentDesk
 from infra.onetrip.moto_stack import free_port
 from infra.onetrip.receiver import DemoReceiver
+from infra.onetrip.seed import REFERENCE_REGISTRY
 from infra.onetrip.stack import LocalStack
 
 ITEM = "YQ-RE-0010"
@@ -36,6 +41,11 @@ UPLOADS = [  # (material, bytes, declared type) — the first one is a PNG posin
     ("tax-declaration", PDF, "application/pdf"),
 ]
 WAIT_SECONDS = 45
+# The once-only step at the end: the next item of the life event (a mortgage on the home) needs the
+# title certificate, which the bus obtains from the e-certificate registry instead of an upload.
+SECOND_ITEM = "YQ-RE-0020"
+CERTIFICATE_TYPE = "不动产权证书"
+CERTIFICATE_SHA256 = hashlib.sha256(samples.pdf("title certificate")).hexdigest()
 
 
 class Timeline:
@@ -187,6 +197,50 @@ def journey(stack: LocalStack, timeline: Timeline, receivers: dict[str, DemoRece
     timeline.add("citizen", "case outcome", f"{final['status']} / {final['outcome']} — "
                  + ", ".join(f"{t['department']}:{t['outcome']}" for t in final["tasks"]),
                  final["outcome"] == "approved")
+    obtained_without_upload(stack, timeline, step, final)
+
+
+def obtained_without_upload(stack: LocalStack, timeline: Timeline, step: Callable[..., dict[str, Any]],
+                            first: dict[str, Any]) -> None:
+    """Once-only (数据跑路): the real-estate department registers the title certificate it issued as an
+    e-certificate (电子证照); the citizen's next application (a mortgage on the home) is offered it, and
+    with consent the material is obtained from the registry — no upload. Who read the data is in the
+    citizen's access log."""
+    registrar = stack.token("dept-yq-realestate")
+    number = f"浙(2026)乐清市不动产权第{first['case']['case_number'][-8:]}号"
+    body = {"type": CERTIFICATE_TYPE, "number": number, "document_sha256": CERTIFICATE_SHA256,
+            "holder_id_number": REFERENCE_REGISTRY[CITIZEN]["id_number"]}
+    resp = requests.post(f"{stack.api_url}/v1/certificates", json=body, timeout=15,
+                         headers={"Authorization": f"Bearer {registrar}"})
+    cert = resp.json()
+    timeline.add("dept yq-realestate", f"POST /v1/certificates {CERTIFICATE_TYPE} (电子证照)",
+                 f"HTTP {resp.status_code} {cert.get('id') or cert.get('code')} {cert.get('number_masked', '')}",
+                 resp.status_code == 201)
+    if resp.status_code != 201:
+        raise RuntimeError(f"certificate registration failed: {cert}")
+    draft = step("POST", "/v1/applications", 201, json={"item_code": SECOND_ITEM})
+    offers = step("GET", f"/v1/applications/{draft['id']}/offers", 200)["offers"]
+    offer = next((o for o in offers if o.get("certificate_id") == cert["id"]), None)
+    timeline.add("citizen", f"{SECOND_ITEM}: offers instead of uploads",
+                 f"{offer['material']} ← {offer['type']} from {offer['issuer']}, preview "
+                 f"{'link' if offer['preview_url'] else 'registry facts'}" if offer else "no offer", offer is not None)
+    if offer is None:
+        raise RuntimeError("the e-certificate was not offered")
+    used = step("POST", f"/v1/applications/{draft['id']}/materials/{offer['material']}/reuse", 200,
+                json={"source": "e_certificate", "certificate_id": cert["id"], "consent": True})
+    slot = next(m for m in used["application"]["materials"] if m["code"] == offer["material"])
+    timeline.add("bus", f"{offer['material']} obtained from the e-certificate registry, no upload",
+                 f"{slot['status']}, certificate {slot['certificate_id']}, consent receipt "
+                 f"{used['consent_receipt']['id']}",
+                 slot["status"] == "verified" and slot["certificate_id"] == cert["id"] and slot["upload_id"] is None)
+    log = step("GET", "/v1/me/access-log?limit=50", 200)["items"]
+    readers = sorted({r["actor"].get("binding", "") for r in log
+                      if r["action"] == "department_read" and r["application_id"] == first["id"]})
+    used_here = [r for r in log if r["action"] == "certificate_use" and r["application_id"] == draft["id"]]
+    timeline.add("citizen", "GET /v1/me/access-log: who used my data",
+                 f"{first['case']['case_number']} read by {', '.join(readers) or 'nobody'}; "
+                 f"{len(used_here)} consent receipt(s) for {SECOND_ITEM}",
+                 readers == sorted(t["department"] for t in first["tasks"]) and len(used_here) == 1)
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
     onetrip departments list
     onetrip departments show yq-amr
     onetrip departments add yq-amr --name-zh 乐清市市场监督管理局 --name-en "Yueqing AMR" \\
-        [--contact duty@amr.example.gov.cn] [--office CODE:名称:Name ...]
+        [--contact duty@amr.example.gov.cn] [--contact-phone +8657761234567] [--office CODE:名称:Name ...]
     onetrip departments add-endpoint yq-amr https://amr.example.gov.cn/onetrip \\
         --events onetrip.task.assigned,onetrip.case.decided [--items YQ-AMR-0001] [--ed25519]
     onetrip departments verify yq-amr ep_…
@@ -32,6 +32,7 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("--name-zh", required=True)
     add.add_argument("--name-en", required=True)
     add.add_argument("--contact", help="duty mailbox told about exhausted deliveries")
+    add.add_argument("--contact-phone", help="duty line (E.164) told by SMS about exhausted deliveries")
     add.add_argument("--office", action="append", default=[], metavar="CODE:名称:Name",
                      help="a town office (repeatable)")
     endpoint = commands.add_parser("add-endpoint", help="register an endpoint (pending until verified)")
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         body = {"code": args.code, "name_zh": args.name_zh, "name_en": args.name_en, "offices": offices}
         if args.contact:
             body["contact_email"] = args.contact
+        if args.contact_phone:
+            body["contact_phone"] = args.contact_phone
         return show(*call(args, "POST", "/v1/departments", body))
     if command == "add-endpoint":
         body = {"department": args.code, "url": args.url, "ed25519": args.ed25519,

@@ -23,7 +23,8 @@ from typing import Any
 
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.entrypoints.errors import INTERNAL_ERROR
-from infra.onetrip.template import TEMPLATE_PATH
+from infra.onetrip import usage_plans
+from infra.onetrip.template import TEMPLATE_PATH, load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
@@ -52,6 +53,7 @@ FUNCTIONS = (
     Function("dispatch", "Dispatch"),
     Function("deliver", "Deliver"),
     Function("sweep_due_deliveries", "SweepDueDeliveries"),
+    Function("sweep_deadlines", "SweepDeadlines"),
 )
 
 
@@ -82,6 +84,7 @@ PARAMETERS = (
     "TableName", "TableStreamArn", "BucketName", "UploadQueueArn", "UploadDLQUrl", "DeliveryQueueUrl",
     "DeliveryQueueArn", "DeliveryDLQUrl", "DispatchDLQUrl", "DispatchDLQArn", "KeyArn", "BlindIndexKeyArn",
     "UserPoolId", "MobileClientId", "MachineClientId", "DeliveryAlertsTopicArn",
+    "ApplicantNotificationsTopicArn",
 )
 
 # The stream trigger: retried a bounded number of times, bisected to isolate the poison record,
@@ -157,6 +160,11 @@ def _metric(namespace: str, name: str, dimensions: dict[str, Any], statistic: st
             "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]}
 
 
+# Counted once per breached deadline (chalicelib.services.statistics, from the breach event);
+# tests/deploy/test_sla_alarm.py checks the code really emits it.
+SLA_BREACH_METRIC = "SlaBreaches"
+
+
 def business_dimensions(stage: str) -> dict[str, str]:
     """The dimensions chalicelib.metrics puts on every aggregated business metric."""
     return {"service": "onetrip", "stage": stage}
@@ -209,6 +217,9 @@ def alarms(stage: str) -> dict[str, Any]:
                            "100*FILL(failed,0)/(FILL(failed,0)+FILL(delivered,0)), 0)"},
         ],
     }}
+    out["SlaBreachAlarm"] = _alarm(
+        "A case task passed its statutory deadline (超期): the supervising admins must act",
+        _metric("OneTrip", SLA_BREACH_METRIC, business_dimensions(stage), "Sum"), 1)
     out["Api5xxAlarm"] = _alarm(
         "More than 5% of API requests answered 5xx",
         _metric("AWS/ApiGateway", "5XXError", {"ApiName": {"Ref": "AWS::StackName"}, "Stage": API_STAGE},
@@ -269,7 +280,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                                            "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
                                                           "Endpoint": {"Ref": "AlarmEmail"}}}
     resources.update(alarms(stage))
-    return {
+    template = {
         "Parameters": parameters,
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
         "Globals": {"Function": {"Environment": {"Variables": {
@@ -280,6 +291,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ONETRIP_BLIND_INDEX_KEY_ID": {"Ref": "BlindIndexKeyArn"},
             "ONETRIP_USER_POOL_ID": {"Ref": "UserPoolId"},
             "ONETRIP_ALERTS_TOPIC_ARN": {"Ref": "DeliveryAlertsTopicArn"},
+            "ONETRIP_APPLICANT_TOPIC_ARN": {"Ref": "ApplicantNotificationsTopicArn"},
             "ONETRIP_JWKS_URL": _sub(f"{issuer}/.well-known/jwks.json"),
             "ONETRIP_ISSUER": _sub(issuer),
             "ONETRIP_AUDIENCES": _sub("${MobileClientId},${MachineClientId}"),
@@ -291,6 +303,8 @@ def merge_template(stage: str) -> dict[str, Any]:
                                      f"{API_STAGE}/")},
         },
     }
+    usage_plans.apply(stage, template, load_template(TEMPLATE_PATH))  # throttling per kind and department
+    return template
 
 
 # --------------------------------------------------------------------------- build

@@ -38,6 +38,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 SCHEDULED_HANDLER = "sweep_due_deliveries"
+DEADLINE_SWEEP_HANDLER = "sweep_deadlines"
+DEADLINE_SWEEP_EVERY = 5
 SCHEDULE_ENV = "ONETRIP_PUMP_SCHEDULE_SECONDS"
 
 log = logging.getLogger("onetrip.pump")
@@ -276,20 +278,26 @@ class EventPump:
 
     # ----------------------------------------------------------- schedule
     def _schedule_loop(self, stop_event: threading.Event) -> None:
+        ticks = 0
         while not stop_event.wait(self.schedule_seconds):
-            try:
-                self.fire_schedule()
-            except Exception:
-                log.exception("source=schedule handler=%s failed", SCHEDULED_HANDLER)
+            ticks += 1
+            # The deadline sweep runs every 5 minutes in AWS, every 5 ticks here (same ratio).
+            due = [SCHEDULED_HANDLER] + ([DEADLINE_SWEEP_HANDLER] if ticks % DEADLINE_SWEEP_EVERY == 0 and
+                                         DEADLINE_SWEEP_HANDLER in self.handlers else [])
+            for name in due:
+                try:
+                    self.fire_schedule(name)
+                except Exception:
+                    log.exception("source=schedule handler=%s failed", name)
 
-    def fire_schedule(self) -> Any:
-        """One tick of the scheduled rule: the handler gets an EventBridge scheduled event."""
+    def fire_schedule(self, name: str = SCHEDULED_HANDLER) -> Any:
+        """One tick of a scheduled rule: the handler gets an EventBridge scheduled event."""
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
                  "source": "aws.events", "account": ACCOUNT, "time": now, "region": REGION,
-                 "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/onetrip-local-{SCHEDULED_HANDLER}"],
+                 "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/onetrip-local-{name}"],
                  "detail": {}}
-        result = self._invoke(SCHEDULED_HANDLER, event)
+        result = self._invoke(name, event)
         self._count("schedule", 0, False)
         return result
 

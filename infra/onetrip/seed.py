@@ -34,7 +34,8 @@ REFERENCE_REGISTRY = {
 # POST /v1/me/identity against the registry.
 PRE_VERIFIED = ("citizen-verified", "agent")
 
-DELIVERED_EVENTS = ("onetrip.task.assigned", "onetrip.case.decided")
+DELIVERED_EVENTS = ("onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
+                    "onetrip.case.decided", "onetrip.task.deadline_warning", "onetrip.task.deadline_breached")
 
 
 def load_catalogue() -> dict[str, Any]:

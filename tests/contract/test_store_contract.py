@@ -154,7 +154,8 @@ class TestStoreContract:
         assert [store.get_task(t.id) for t in tasks] == tasks
         stored_events = outbox_events(app.id)
         assert sorted(e.id for e in stored_events) == sorted(e.id for e in events)
-        assert {e.type for e in stored_events} == {"onetrip.task.assigned"}
+        assert {e.type for e in stored_events} == {"onetrip.application.submitted", "onetrip.case.accepted",
+                                               "onetrip.task.assigned"}
 
     def test_accept_with_a_stale_version_writes_nothing(self, store, outbox_events):
         draft = self._created(store, joint_item())

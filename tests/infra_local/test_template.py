@@ -78,7 +78,7 @@ def test_real_template_keeps_logical_ids_outputs_and_partition_neutral_arns():
         "UploadDLQUrl", "DeliveryQueueUrl", "DeliveryQueueArn", "DeliveryDLQUrl", "KeyId",
         "KeyArn", "UserPoolId", "MobileClientId", "MachineClientId",
         "DispatchDLQUrl", "DispatchDLQArn", "ArtifactsBucketName", "DeliveryAlertsTopicArn",
-        "BlindIndexKeyId", "BlindIndexKeyArn"}
+        "BlindIndexKeyId", "BlindIndexKeyArn", "ApplicantNotificationsTopicArn"}
     assert "arn:aws:" not in TEMPLATE_PATH.read_text(encoding="utf-8")
     groups = {r["Properties"]["GroupName"] for r in template["Resources"].values()
               if r["Type"] == "AWS::Cognito::UserPoolGroup"}

@@ -240,7 +240,7 @@ def test_joint_item_travels_the_whole_path(api, stack):
                      {"outcome": "approved"})
     assert status == 200
     status, mid = call(api, "GET", f"/v1/applications/{app['id']}", stack.headers(CITIZEN))
-    assert mid["status"] == "accepted"
+    assert mid["status"] == "in_review"
     status, _ = call(api, "POST", f"/v1/tasks/{task_ids['yq-realestate']}/decision",
                      stack.headers("dept-yq-realestate"), {"outcome": "approved"})
     assert status == 200

@@ -29,7 +29,9 @@ def accepted(stack):
     from app import app
 
     with Client(app, stage_name="local") as api:
-        return accept_case(api, stack, OWNER)
+        case = accept_case(api, stack, OWNER)
+        _COUNTER_PASS["application_id"] = case["id"]
+        return case
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +67,31 @@ OWNERS = {
     "/v1/departments/{department}/endpoints/{endpoint_id}/disable": "admin",
     "/v1/deliveries/{webhook_id}": "dept-yq-amr",
     "/v1/deliveries/{webhook_id}/replay": "dept-yq-amr",
+    "/v1/admin/cases/{application_id}/audit": "admin",  # supervising admins read any case's trail
+    "/v1/applications/{application_id}/events": OWNER,
+    "/v1/applications/{application_id}/offers": OWNER,
+    "/v1/applications/{application_id}/materials/{material_code}/reuse": OWNER,
+    "/v1/certificates/{certificate_id}": "dept-yq-amr",  # the issuer
+    "/v1/applications/{application_id}/counter-pass": OWNER,
+    "/v1/applications/{application_id}/resubmit": OWNER,
+    "/v1/applications/{application_id}/withdraw": OWNER,
+    "/v1/applications/{application_id}/result": OWNER,
+    "/v1/applications/{application_id}/close": OWNER,
+    "/v1/applications/{application_id}/rating": OWNER,
+    "/v1/tasks/{task_id}/supplement-request": "dept-yq-amr",
+    "/v1/tasks/{task_id}/result-uploads": "dept-yq-amr",
+    "/v1/tasks/{task_id}/rectification": "dept-yq-amr",
+    # The counter reaches an application only with the pass its applicant shows (_COUNTER_PASS).
+    "/v1/counter/applications/{application_id}/accept": "window-yq-centre",
+    "/v1/counter/applications/{application_id}/refuse": "window-yq-centre",
+    "/v1/counter/applications/{application_id}/visits": "window-yq-centre",
 }
+# A terminal shown the pass records a visit as the window does.
+COUNTER_SHARED = {("/v1/counter/applications/{application_id}/visits", "terminal-yq-kiosk-01")}
+_COUNTER_PASS: dict[str, str] = {}
 # Admins read and replay any department's deliveries and read any department: not a leak.
 ADMIN_READS = {"/v1/departments/{department}", "/v1/deliveries/{webhook_id}", "/v1/deliveries/{webhook_id}/replay"}
+ADMIN_READS |= {"/v1/certificates/{certificate_id}"}
 OTHERS = ["citizen-unverified", "agent", "dept-yq-tax", "window-yq-centre", "terminal-yq-kiosk-01", "admin"]
 USER_KIND.update({"window-yq-centre": PrincipalKind.WINDOW_STAFF, "terminal-yq-kiosk-01": PrincipalKind.TERMINAL})
 
@@ -83,7 +107,34 @@ def _body(path: str, stack) -> dict | None:
         return {"text": "核对中"}
     if path.endswith("/answers"):
         return {"answers": {}}
+    if path.endswith("/reuse"):
+        return {"source": "vault", "sha256": "0" * 64, "consent": True}
+    if path.startswith("/v1/counter/"):
+        extra = {"reason": "originals_check"} if path.endswith("/visits") else {}
+        if path.endswith("/refuse"):
+            extra = {"reasons": [{"code": "out_of_scope", "message_zh": "不属于受理范围", "message_en": "Out of scope"}]}
+        return {"pass_code": _fresh_counter_pass(stack), **extra}
+    if path.endswith("/supplement-request"):
+        return {"items": [{"material": "application-form", "code": "form_unsigned", "message_zh": "申请书未签字",
+                           "message_en": "The form is not signed"}]}
+    if path.endswith("/rectification"):
+        return {"note": "已整改"}
+    if path.endswith("/rating"):
+        return {"level": 5}
+    if path.endswith("/result"):
+        return {"method": "download"}
     return None
+
+
+def _fresh_counter_pass(stack) -> str:
+    """A pass the applicant just issued (each new pass replaces the last, and a test issues them too)."""
+    from chalicelib.bootstrap import build_deps
+    from chalicelib.config import Settings
+    from chalicelib.domain.principals import Principal
+    from chalicelib.services.cases import counter_pass
+
+    owner = Principal(sub=stack.users[OWNER]["sub"], kind=PrincipalKind.CITIZEN)
+    return counter_pass(build_deps(Settings.from_environ()), owner, _COUNTER_PASS["application_id"])[0]
 
 
 def _fill(path: str, case: dict, enterprise: dict, missing: bool) -> str:
@@ -92,7 +143,8 @@ def _fill(path: str, case: dict, enterprise: dict, missing: bool) -> str:
               "enterprise_id": new_id("ent_") if missing else enterprise["id"],
               "department": "dept-missing" if missing else "yq-amr",
               "endpoint_id": new_id("ep_") if missing else _DELIVERY_OBJECTS["endpoint_id"],
-              "webhook_id": "msg_missing" if missing else _DELIVERY_OBJECTS["webhook_id"]}
+              "webhook_id": "msg_missing" if missing else _DELIVERY_OBJECTS["webhook_id"],
+              "certificate_id": new_id("crt_") if missing else _DELIVERY_OBJECTS["certificate_id"]}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 
@@ -116,11 +168,21 @@ def delivery_objects(stack):
                                    created_at="2026-11-27T01:00:00.000+00:00",
                                    updated_at="2026-11-27T01:00:00.000+00:00", payload='{"id":"evt_x"}'), None)
     _DELIVERY_OBJECTS.update(endpoint_id=endpoint.id, webhook_id=wid)
+    _DELIVERY_OBJECTS["certificate_id"] = _a_certificate_of_yq_amr(d)
     yield _DELIVERY_OBJECTS
     # Other tests of this session count yq-amr's endpoints: take this one away again.
     from chalicelib.domain.departments import EndpointState
 
     d.store.put_endpoint(endpoint.model_copy(update={"state": EndpointState.DISABLED}))
+
+
+def _a_certificate_of_yq_amr(d) -> str:
+    from chalicelib.domain.principals import Principal, PrincipalKind
+    from chalicelib.services.certificates import register_certificate
+
+    issuer = Principal(sub="officer-yq-amr", kind=PrincipalKind.DEPARTMENT, department="yq-amr")
+    return register_certificate(d, issuer, type_="营业执照", number=f"AUTHZ-{new_id()}", document_sha256="0" * 64,
+                                holder_credit_code="91350100M000100Y43").id
 
 
 def test_every_id_route_has_an_owner():
@@ -143,7 +205,8 @@ def test_other_principals_never_reach_an_object(api, stack, accepted, enterprise
     if route.path.endswith("/agents") and user == "admin":
         assert status == 201  # admins may authorize agents for any enterprise
         return
-    if user == OWNERS[route.path] or (user == "admin" and route.path in ADMIN_READS):
+    if user == OWNERS[route.path] or (user == "admin" and route.path in ADMIN_READS) or (
+            (route.path, user) in COUNTER_SHARED):
         assert status in (200, 201, 202, 409), (route.path, user, answer)
         return
     expected = 404 if USER_KIND[user] in route.kinds else 403

@@ -72,6 +72,15 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
                                                       "item_code": "T-NONE"}])],
                                [clean(prerequisites=[{"description_zh": "先办理备案", "description_en": "File first",
                                                       "item_code": "T-2"}]), clean(code="T-2")]),
+    "notification-unknown-event": (
+        [clean(notifications={"onetrip.task.deadline_warning": {"text_zh": "即将超期", "text_en": "Due soon"}})],
+        [clean(notifications={"onetrip.case.closed": {"text_zh": "办件 {case_number} 已办结",
+                                                      "text_en": "Case {case_number} closed"}})]),
+    "notification-unknown-placeholder": (
+        [clean(notifications={"onetrip.application.submitted": {"text_zh": "办件 {case_number} 已提交",
+                                                                "text_en": "Case {case_number} submitted"}})],
+        [clean(notifications={"onetrip.case.accepted": {"text_zh": "办件 {case_number} 于 {deadline} 前办结",
+                                                        "text_en": "Case {case_number} due {deadline}"}})]),
 }
 
 

@@ -257,7 +257,8 @@ def test_a_joint_item_gets_one_task_and_one_event_per_department_lead_first():
     assert [t.department for t in tasks] == ["dept-a", "dept-b"]
     assert all(is_id(t.id, "tsk_") and t.status is TaskStatus.ASSIGNED for t in tasks)
     assert len({t.id for t in tasks}) == 2
-    assert [(e.type, e.recipients, e.data["task_id"]) for e in events] == [
+    assert [e.type for e in events[:2]] == ["onetrip.application.submitted", "onetrip.case.accepted"]
+    assert [(e.type, e.recipients, e.data["task_id"]) for e in events[2:]] == [
         ("onetrip.task.assigned", ["dept-a"], tasks[0].id),
         ("onetrip.task.assigned", ["dept-b"], tasks[1].id),
     ]
@@ -289,18 +290,20 @@ def test_a_single_department_decision_decides_the_case():
     assert decided.status is ApplicationStatus.DECIDED and decided.outcome is Outcome.APPROVED
     assert decided_task.status is TaskStatus.DECIDED and decided_task.outcome is Outcome.APPROVED
     assert [(e.type, e.recipients, e.data["outcome"]) for e in events] == [
-        ("onetrip.case.decided", ["dept-a"], "approved")]
+        ("onetrip.task.decided", [], "approved"), ("onetrip.case.decided", ["dept-a"], "approved")]
+    assert events[1].data["on_time"] is True and events[1].data["supplement_rounds"] == 0
 
 
 def test_a_joint_case_is_decided_only_when_every_department_has_decided():
     app, (task_a, task_b), _ = accepted(joint_item())
     app, _, events = rules.decide(app, task_a, Outcome.APPROVED, [], LATER)
-    assert app.status is ApplicationStatus.ACCEPTED and app.outcome is None
-    assert events == []
+    assert app.status is ApplicationStatus.IN_REVIEW and app.outcome is None
+    assert [e.type for e in events] == ["onetrip.task.decided"]  # nothing for the departments yet
     assert [r.status for r in app.tasks] == [TaskStatus.DECIDED, TaskStatus.ASSIGNED]
     app, _, events = rules.decide(app, task_b, Outcome.APPROVED, [], LATER)
     assert app.status is ApplicationStatus.DECIDED and app.outcome is Outcome.APPROVED
-    assert [(e.type, e.recipients) for e in events] == [("onetrip.case.decided", ["dept-a", "dept-b"])]
+    assert [(e.type, e.recipients) for e in events] == [
+        ("onetrip.task.decided", []), ("onetrip.case.decided", ["dept-a", "dept-b"])]
 
 
 @pytest.mark.parametrize("first,second", [
@@ -310,7 +313,7 @@ def test_any_rejection_rejects_the_case(first, second):
     app, _, _ = rules.decide(app, task_a, first, [REASON] if first is Outcome.REJECTED else [], LATER)
     app, _, events = rules.decide(app, task_b, second, [REASON] if second is Outcome.REJECTED else [], LATER)
     assert app.outcome is Outcome.REJECTED
-    assert events[0].data["outcome"] == "rejected"
+    assert events[-1].data["outcome"] == "rejected"
     assert [r.reasons for r in app.tasks if r.outcome is Outcome.REJECTED] == [[REASON]]
 
 
@@ -333,7 +336,8 @@ def test_a_draft_cannot_be_decided():
     _, (task,), _ = accepted(single_item())
     with pytest.raises(Conflict) as exc:
         rules.decide(draft(), task, Outcome.APPROVED, [], LATER)
-    assert exc.value.code == "case_not_in_review"
+    assert exc.value.code == "illegal_transition"
+    assert exc.value.detail == {"current_state": "draft", "action": "review"}
 
 
 @pytest.mark.parametrize("code", ["Bad", "", "a" * 65, "x-y"])

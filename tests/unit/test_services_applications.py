@@ -12,8 +12,8 @@ from chalicelib.services.applications import (
     get_own_application,
     list_own_applications,
     request_upload,
-    submit_application,
 )
+from chalicelib.services.cases import submit_application
 from chalicelib.services.materials import verify_material
 from tests.unit.catalogue_samples import VALID_ID, citizen, seeded_deps, upload
 

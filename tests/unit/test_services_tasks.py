@@ -6,10 +6,10 @@ import pytest
 
 from chalicelib.domain.applications import ApplicationStatus, MaterialStatus, Outcome, Reason
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.services.applications import create_application, submit_application
+from chalicelib.services.applications import create_application
+from chalicelib.services.cases import decide_task, submit_application
 from chalicelib.services.materials import verify_material
 from chalicelib.services.tasks import (
-    decide_task,
     get_department_task,
     list_department_tasks,
     task_with_materials,
@@ -84,15 +84,16 @@ def test_a_joint_case_is_decided_when_the_last_department_decides(deps, case):
     assigned = list(deps.store.outbox)
     app_a, task_a = decide_task(deps, officer("dept-a"), tasks["dept-a"].id, Outcome.APPROVED, [])
     assert task_a.outcome is Outcome.APPROVED
-    assert app_a.status is ApplicationStatus.ACCEPTED
-    assert deps.store.outbox == assigned  # nothing to tell anyone yet
+    assert app_a.status is ApplicationStatus.IN_REVIEW
+    # nothing to tell any department yet: the task's decision is for the audit trail only
+    assert [(e.type, e.recipients) for e in deps.store.outbox[len(assigned):]] == [("onetrip.task.decided", [])]
     app_b, _ = decide_task(deps, officer("dept-b"), tasks["dept-b"].id, Outcome.REJECTED, [REASON])
     assert app_b.status is ApplicationStatus.DECIDED and app_b.outcome is Outcome.REJECTED
     stored = deps.store.get_application(app.id)
     assert stored.outcome is Outcome.REJECTED
-    decided = deps.store.outbox[len(assigned):]
+    decided = deps.store.outbox[len(assigned) + 1:]
     assert [(e.type, e.recipients, e.data["outcome"]) for e in decided] == [
-        ("onetrip.case.decided", ["dept-a", "dept-b"], "rejected")]
+        ("onetrip.task.decided", [], "rejected"), ("onetrip.case.decided", ["dept-a", "dept-b"], "rejected")]
 
 
 def test_a_department_cannot_decide_twice(deps, case):

@@ -1,0 +1,132 @@
+"""E-certificates (电子证照): certificates issued by departments, kept in a registry the bus reads itself.
+
+A certificate has a type (营业执照, 不动产权证书, …), a holder found by blind index (the HMAC of the
+person's ID number or the enterprise's credit code — never the number itself), the issuing
+department, its number (kept as ciphertext and masked text: a resident ID card's number *is* the ID
+number), its validity and the issuer's SHA-256 of the document with an optional signature. A material
+whose spec is `obtainable_from.e_certificate` of that type is satisfied from the registry, with the
+holder's consent: no upload.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .applications import Application
+from .catalogue import MaterialSpec
+from .errors import Problem, ValidationFailed
+from .vault import obtained_slot
+
+
+class HolderKind(StrEnum):
+    PERSON = "person"  # by the blind index of the ID number (purpose `id_number`, as identities)
+    ENTERPRISE = "enterprise"  # by the blind index of the credit code (purpose `credit_code`)
+
+
+class CertificateSource(StrEnum):
+    DEPARTMENT = "department"  # registered by the issuing department through the API
+    ADMIN = "admin"  # registered by an admin (the CLI): certificates issued outside the bus
+    CASE_RESULT = "case_result"  # the result document of a decided case, marked e_certificate
+
+
+class Certificate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    type: str = Field(min_length=1, max_length=100)
+    holder_kind: HolderKind
+    holder_index: str
+    holder_masked: str
+    issuer: str
+    number_masked: str
+    number_ciphertext: str
+    # Blind index of issuer, type and number: one certificate is registered once.
+    number_index: str
+    issued_on: date | None = None
+    valid_until: date | None = None  # None: valid until revoked
+    document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature: str | None = Field(default=None, max_length=8192)
+    signature_algorithm: str | None = Field(default=None, max_length=40)
+    # The sealed document itself, when the bus holds it (result documents of its own cases).
+    document_key: str | None = None
+    document_content_type: str | None = None
+    document_size: int | None = None
+    source: CertificateSource
+    application_id: str | None = None
+    case_number: str | None = None
+    registered_at: str
+    registered_by: dict[str, str] = Field(default_factory=dict)
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_until is None or day <= self.valid_until
+
+    def public_view(self) -> dict[str, Any]:
+        """What the holder and the departments see: no ciphertext, no blind index."""
+        return self.model_dump(mode="json", exclude={"number_ciphertext", "number_index", "holder_index",
+                                                     "document_key", "registered_by"})
+
+
+def mask_number(number: str) -> str:
+    """First 3 and last 4 characters of a certificate number; shorter numbers keep only the last 2."""
+    if len(number) <= 8:
+        return "*" * max(0, len(number) - 2) + number[-2:]
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+def number_key(issuer: str, type_: str, number: str) -> str:
+    """What the number's blind index is computed over (the same certificate number may exist at two
+    issuers or for two types)."""
+    return f"{issuer}\u241f{type_}\u241f{number.strip()}"
+
+
+def registration_problems(type_: str, number: str, issued_on: date | None, valid_until: date | None,
+                          today: date) -> list[Problem]:
+    problems = []
+    if not type_.strip():
+        problems.append(Problem("certificate_type_required", "须填写证照类型", "The certificate type is required",
+                                "type"))
+    if not number.strip():
+        problems.append(Problem("certificate_number_required", "须填写证照编号",
+                                "The certificate number is required", "number"))
+    if issued_on is not None and issued_on > today:
+        problems.append(Problem("issued_on_in_future", "发证日期不能晚于今天", "issued_on is in the future",
+                                "issued_on"))
+    if valid_until is not None and issued_on is not None and valid_until < issued_on:
+        problems.append(Problem("valid_until_before_issue", "有效期截止日不能早于发证日期",
+                                "valid_until precedes issued_on", "valid_until"))
+    return problems
+
+
+def use_problems(cert: Certificate, spec: MaterialSpec, today: date) -> list[Problem]:
+    """Why this certificate cannot satisfy `spec` (every reason at once)."""
+    wanted = spec.obtainable_from.e_certificate if spec.obtainable_from else None
+    problems = []
+    if wanted is None:
+        problems.append(Problem("material_not_obtainable", f"材料“{spec.name_zh}”不能由电子证照提供",
+                                f"Material {spec.code!r} is not obtainable from an e-certificate", spec.code))
+    elif cert.type != wanted:
+        problems.append(Problem("certificate_type_mismatch", f"材料“{spec.name_zh}”需要电子证照“{wanted}”",
+                                f"Material {spec.code!r} needs an e-certificate of type {wanted!r}", spec.code,
+                                {"wanted": wanted, "given": cert.type}))
+    if not cert.valid_on(today):
+        problems.append(Problem("certificate_expired", f"电子证照“{cert.type}”已过有效期",
+                                f"The e-certificate {cert.type!r} has expired", spec.code,
+                                {"valid_until": cert.valid_until.isoformat() if cert.valid_until else None}))
+    return problems
+
+
+def use_certificate(app: Application, spec: MaterialSpec, cert: Certificate, now: datetime) -> Application:
+    """Fill the slot of `spec` from the certificate (holder and editing rules are the caller's)."""
+    problems = use_problems(cert, spec, now.date())
+    if problems:
+        raise ValidationFailed("无法使用该电子证照", "The e-certificate cannot be used", code="certificate_refused",
+                               problems=problems)
+    slot = obtained_slot(app.materials[spec.code], now, certificate_id=cert.id, sha256=cert.document_sha256,
+                         sealed_key=cert.document_key, content_type=cert.document_content_type,
+                         size=cert.document_size)
+    return app.model_copy(update={"materials": {**app.materials, spec.code: slot},
+                                  "updated_at": now.isoformat(timespec="milliseconds")})

@@ -1,0 +1,27 @@
+"""`GET /v1/admin/stats?month=YYYY-MM&item_code=`: the statistics of cases, for supervising admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from ..bootstrap import deps
+from ..domain.principals import Principal, PrincipalKind, Scope
+from ..services.statistics import statistics_report
+from .auth import jwt_authorizer
+from .http import api_route
+from .stats_schemas import StatsReport
+
+admin_stats = Blueprint(__name__)
+
+
+@api_route(admin_stats, "GET", "/v1/admin/stats",
+           summary="Statistics of cases for a month (default: this month; `all` since the start), every item "
+                   "or one: volume and top-20 share, on-time rate, working days against committed, supplement "
+                   "rounds, one-trip rate, satisfaction, open rectifications",
+           kinds=frozenset({PrincipalKind.ADMIN}), scope=Scope.CASES_SUPERVISE, authorizer=jwt_authorizer,
+           response=StatsReport, query=("month", "item_code"))
+def get_stats(_principal: Principal, _body: None) -> dict[str, Any]:
+    query: dict[str, str] = dict(admin_stats.current_request.query_params or {})
+    return statistics_report(deps(), query.get("month"), query.get("item_code"))

@@ -1,0 +1,40 @@
+"""`GET /v1/admin/cases/{application_id}/audit`: any case's audit trail and whether its hash chain is
+intact — for the admins who supervise cases (scope `cases:supervise`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict
+
+from ..bootstrap import deps
+from ..domain.audit import AuditEntry, ChainVerification
+from ..domain.principals import Principal, PrincipalKind, Scope
+from ..services.audit import read_trail
+from .auth import jwt_authorizer
+from .http import api_route
+
+audit_api = Blueprint(__name__)
+
+
+class CaseAuditTrail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: str
+    item_code: str
+    case_number: str | None
+    entries: list[AuditEntry]
+    verification: ChainVerification
+
+
+@api_route(audit_api, "GET", "/v1/admin/cases/{application_id}/audit",
+           summary="A case's audit trail (who, kind, when, what, catalogue version) and its hash-chain check",
+           kinds=frozenset({PrincipalKind.ADMIN}), scope=Scope.CASES_SUPERVISE, authorizer=jwt_authorizer,
+           response=CaseAuditTrail)
+def get_case_audit(_principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
+    trail = read_trail(deps().store, application_id)
+    app = trail.application
+    return CaseAuditTrail(application_id=app.id, item_code=app.item_code,
+                          case_number=app.case.case_number if app.case else None, entries=trail.entries,
+                          verification=trail.verification).model_dump(mode="json")

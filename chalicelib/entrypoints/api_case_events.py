@@ -1,0 +1,52 @@
+"""`GET /v1/applications/{application_id}/events`: what the applicant was told about their case, newest
+first (the owner only; anyone else's application, like a missing one, is not found)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict
+
+from ..bootstrap import deps
+from ..domain.notifications import Notification
+from ..domain.principals import APPLICANT_KINDS, Principal, Scope
+from ..services.applicant_notifications import list_own_notifications
+from .auth import jwt_authorizer
+from .http import api_route, page_params
+
+case_events = Blueprint(__name__)
+
+
+class NotificationView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    event_id: str
+    type: str
+    occurred_at: str
+    case_number: str | None
+    text_zh: str
+    text_en: str
+    delivery: str
+
+
+class NotificationPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[NotificationView]
+    next_cursor: str | None
+
+
+def notification_view(notification: Notification) -> dict[str, Any]:
+    return notification.model_dump(mode="json", include=set(NotificationView.model_fields))
+
+
+@api_route(case_events, "GET", "/v1/applications/{application_id}/events",
+           summary="Notifications about my application (zh/en, the catalogue's text), newest first",
+           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer,
+           response=NotificationPage, query=("limit", "cursor"))
+def list_case_events(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
+    limit, cursor = page_params(case_events)
+    page = list_own_notifications(deps(), principal, application_id, limit, cursor)
+    return {"items": [notification_view(n) for n in page.items], "next_cursor": page.cursor}

@@ -1,0 +1,108 @@
+"""The statistics access patterns, one contract for the fake and the DynamoDB adapter: each event adds
+once (a redelivery adds nothing, even concurrently), increments from many threads are all kept, and a
+period's aggregates are read back whole, page after page."""
+
+from __future__ import annotations
+
+import threading
+
+from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.statistics import ALL_TIME
+
+PERIODS = ("2031-03", ALL_TIME)
+
+
+def counters(store, period: str) -> dict[str, dict[str, int]]:
+    return {a.item_code: dict(a.counters) for a in store.list_statistics(period)}
+
+
+class OneRequestAtATime:
+    """moto's DynamoDB is not safe for concurrent requests (a transaction snapshots the whole table
+    with deepcopy and fails with "dictionary changed size during iteration"). DynamoDB makes each
+    request atomic, so the faithful model is one whole request at a time: threads still interleave
+    between requests, which is where a read-then-write counter would lose increments."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        call = getattr(self._client, name)
+
+        def serialized(*args, **kwargs):
+            with self._lock:
+                return call(*args, **kwargs)
+
+        return serialized
+
+
+def run_in_threads(work, threads: int) -> None:
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def go(n: int) -> None:
+        try:
+            barrier.wait(10)
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=go, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(60)
+    assert not errors, errors
+
+
+class TestStatisticsStoreContract:
+    def test_an_event_adds_its_deltas_to_the_item_in_every_period(self, store):
+        assert store.add_statistics(new_id("evt_"), PERIODS, "YQ-AMR-0001", {"accepted": 1})
+        assert store.add_statistics(new_id("evt_"), PERIODS, "YQ-AMR-0001",
+                                    {"decided": 1, "on_time": 1, "working_days_sum": 4})
+        assert store.add_statistics(new_id("evt_"), PERIODS, "YQ-RE-0010", {"accepted": 1})
+        expected = {"YQ-AMR-0001": {"accepted": 1, "decided": 1, "on_time": 1, "working_days_sum": 4},
+                    "YQ-RE-0010": {"accepted": 1}}
+        assert counters(store, "2031-03") == expected
+        assert counters(store, ALL_TIME) == expected
+        assert {a.period for a in store.list_statistics("2031-03")} == {"2031-03"}
+
+    def test_the_same_event_again_adds_nothing(self, store):
+        event_id = new_id("evt_")
+        assert store.add_statistics(event_id, PERIODS, "A", {"accepted": 1, "visits_sum": 2}) is True
+        assert store.add_statistics(event_id, PERIODS, "A", {"accepted": 1, "visits_sum": 2}) is False
+        store.add_statistics(new_id("evt_"), PERIODS, "A", {"accepted": 1})
+        assert store.add_statistics(event_id, PERIODS, "A", {"accepted": 1, "visits_sum": 2}) is False
+        assert counters(store, "2031-03") == {"A": {"accepted": 2, "visits_sum": 2}}
+
+    def test_periods_are_kept_apart(self, store):
+        store.add_statistics(new_id("evt_"), ("2031-03", ALL_TIME), "A", {"accepted": 1})
+        store.add_statistics(new_id("evt_"), ("2031-04", ALL_TIME), "A", {"accepted": 1})
+        assert counters(store, "2031-03") == {"A": {"accepted": 1}}
+        assert counters(store, "2031-04") == {"A": {"accepted": 1}}
+        assert counters(store, ALL_TIME) == {"A": {"accepted": 2}}
+        assert store.list_statistics("2031-05") == []
+
+    def test_a_period_is_read_whole_across_pages(self, store):
+        if isinstance(store, DynamoStore):
+            store._stats_page_size = 3  # real pagination on small data: LastEvaluatedKey after every 3
+        codes = [f"I-{i:02d}" for i in range(10)]
+        for code in codes:
+            store.add_statistics(new_id("evt_"), PERIODS, code, {"accepted": 1})
+        assert sorted(a.item_code for a in store.list_statistics("2031-03")) == codes
+
+    def test_concurrent_increments_and_concurrent_redeliveries_are_all_kept_exactly_once(self, store):
+        if isinstance(store, DynamoStore):
+            store._db = OneRequestAtATime(store._db)
+        shared = [new_id("evt_") for _ in range(5)]  # every thread redelivers these
+
+        def work(n: int) -> None:
+            for i in range(10):
+                store.add_statistics(new_id("evt_"), PERIODS, "HOT", {"accepted": 1, "working_days_sum": n})
+                store.add_statistics(shared[i % len(shared)], PERIODS, "HOT", {"withdrawn": 1})
+
+        run_in_threads(work, 6)
+        hot = counters(store, "2031-03")["HOT"]
+        assert hot == {"accepted": 60, "working_days_sum": 10 * sum(range(6)), "withdrawn": 5}
+        assert counters(store, ALL_TIME)["HOT"] == hot

@@ -1,0 +1,165 @@
+"""A `deliver` batch never outlives its function, however slow the endpoints: the app's own `deliver`
+handler, a real SQS batch from moto, loopback receivers that hang or drip their answer, and a Lambda
+context with a compressed timeout. Attempts that could not end in time are not started; they come
+back as batch item failures and a later batch delivers them."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from chalicelib.domain.deliveries import DeliveryStatus
+from infra.onetrip.moto_stack import free_port
+from infra.onetrip.pump import FakeLambdaContext, sqs_record
+from infra.onetrip.receiver import DemoReceiver, Fault
+
+from .conftest import report, wait_for
+
+FUNCTION_TIMEOUT = 3  # seconds the compressed `deliver` function may run
+HTTP_TIMEOUT = 1.0  # the compressed 15 s
+BUDGET = {"delivery_timeout_seconds": HTTP_TIMEOUT, "delivery_batch_reserve_seconds": 0.3,
+          "delivery_min_attempt_seconds": 0.5, "breaker_threshold": 100, "delivery_backoff": (30, 30)}
+
+
+def _batch(h, expected: int) -> list[dict]:
+    """Up to ten queued messages as the records of one Lambda SQS event."""
+    url = h.outputs["DeliveryQueueUrl"]
+    arn = h.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    messages: list[dict] = []
+
+    def receive() -> bool:
+        got = h.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10 - len(messages), VisibilityTimeout=60,
+                                    AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        messages.extend(got)
+        return len(messages) >= expected
+
+    wait_for(receive, 10, f"{expected} queued messages")
+    return [sqs_record(m, arn) for m in messages]
+
+
+def _invoke(records: list[dict], timeout_s: float = FUNCTION_TIMEOUT) -> tuple[dict, float]:
+    from app import app
+
+    context = FakeLambdaContext("deliver", timeout_s=timeout_s)  # type: ignore[arg-type]
+    started = time.monotonic()
+    result = app.handler_map["deliver"]({"Records": records}, context)
+    return result, time.monotonic() - started
+
+
+def test_a_batch_to_a_hanging_endpoint_ends_before_the_function_and_hands_back_what_it_could_not_start(harness):
+    from chalicelib import bootstrap
+
+    h = harness(endpoint_parallelism=2, **BUDGET)
+    port = free_port()
+    _, secret = h.endpoint(f"http://127.0.0.1:{port}/webhooks/{h.department}")
+    with DemoReceiver(h.department, [secret], port=port, fault=lambda n: Fault(sleep=3 * HTTP_TIMEOUT)) as receiver:
+        wids = h.send_events(10)
+        bootstrap.override(h.deps)
+        try:
+            result, elapsed = _invoke(_batch(h, 10))
+        finally:
+            bootstrap.override(None, None)
+        failed = {r["itemIdentifier"] for r in result["batchItemFailures"]}
+        states = {w: h.deps.store.get_delivery(w) for w in wids}
+        attempted = [w for w, s in states.items() if s is not None]
+        # 2 at a time for 1 s each, within 3 s minus the reserve: three waves at most, the last one shortened.
+        assert elapsed < FUNCTION_TIMEOUT, elapsed
+        assert 4 <= len(attempted) <= 6 and len(failed) == 10 - len(attempted), (len(attempted), failed)
+        assert all(states[w].status is DeliveryStatus.RETRYING and states[w].last_error == "timeout"
+                   for w in attempted)
+        # Nothing reported unstarted reached the receiver (it records a request once it has slept).
+        wait_for(lambda: len(receiver.received) >= len(attempted), 10, "the slow requests")
+        time.sleep(0.5)
+        assert sorted(r["webhook_id"] for r in receiver.received) == sorted(attempted)
+        report("hanging endpoint, batch of 10, 3 s function", 10, len(receiver.received), len(receiver.acted),
+               f"{len(attempted)} attempted (timeouts) in {elapsed:.2f} s, {len(failed)} handed back")
+
+
+def test_messages_a_batch_could_not_start_are_delivered_by_a_later_batch(harness):
+    from chalicelib import bootstrap
+
+    h = harness(endpoint_parallelism=1, **BUDGET)
+    port = free_port()
+    _, secret = h.endpoint(f"http://127.0.0.1:{port}/webhooks/{h.department}")
+    slow = Fault(sleep=3 * HTTP_TIMEOUT)
+    with DemoReceiver(h.department, [secret], port=port, fault=lambda n: slow if n <= 2 else None):
+        wids = h.send_events(4)
+        bootstrap.override(h.deps)
+        try:
+            # 2.6 s: after two 1-s timeouts one after the other, too little is left to start a third.
+            first, elapsed = _invoke(_batch(h, 4), timeout_s=2.6)
+            assert elapsed < 2.6 and len(first["batchItemFailures"]) == 2, (elapsed, first)
+            # The handler made the failures visible again at once (not after the 180 s visibility timeout).
+            second, _ = _invoke(_batch(h, 2))
+        finally:
+            bootstrap.override(None, None)
+    assert second == {"batchItemFailures": []}
+    statuses = sorted(h.deps.store.get_delivery(w).status.value for w in wids)
+    assert statuses == ["delivered", "delivered", "retrying", "retrying"]
+
+
+class DripServer:
+    """Answers every request one byte every 0.2 s: each read is far inside the socket timeout, the
+    whole answer never ends. Only a deadline on the whole exchange stops a sender here."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+                self.requests += 1
+                for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 10_000:
+                    if self._stop.is_set():
+                        return
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self.sock.close()
+
+
+def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout_and_cannot_hold_the_batch(harness):
+    from chalicelib import bootstrap
+
+    h = harness(endpoint_parallelism=4, **BUDGET)
+    drip = DripServer()
+    try:
+        h.endpoint(f"http://127.0.0.1:{drip.port}/webhooks/{h.department}")
+        wids = h.send_events(4)
+        bootstrap.override(h.deps)
+        try:
+            result, elapsed = _invoke(_batch(h, 4))
+        finally:
+            bootstrap.override(None, None)
+        assert result == {"batchItemFailures": []}
+        assert elapsed < 2 * HTTP_TIMEOUT, elapsed  # 4 in parallel, each cut at 1 s
+        for w in wids:
+            state = h.deps.store.get_delivery(w)
+            assert state.status is DeliveryStatus.RETRYING and state.last_error == "timeout", state
+            (attempt,) = h.deps.store.list_delivery_attempts(w)
+            assert HTTP_TIMEOUT * 1000 <= attempt.latency_ms <= HTTP_TIMEOUT * 1000 + 400, attempt
+        report("receiver dripping its answer (1 byte/0.2 s)", 4, drip.requests, 0,
+               f"each attempt cut at the 1 s timeout; batch {elapsed:.2f} s")
+    finally:
+        drip.close()
