@@ -15,13 +15,21 @@ exactly what the bus told them; departments that ask for supplements, decide lat
 window staff who record visits. Their rates are the assumptions in `Behaviour` (stated in the
 output); what the bus does with them is measured.
 
-Two things are not the production path, and the output says so:
+What is measured honestly: "told in the first response" compares the problems the first refused
+submission listed with every problem a later response told that the first did not (the applicant
+fixes exactly what it is told, so anything the first response missed shows up there).
+
+Not the production path, and the output says so:
 - the deep content checks run in their real sandbox once per distinct file content; later files with
   the same bytes get the cached findings (`CachingInspector`): the sample files are a small pool;
-- the store is the unit tests' fake with an index on its outbox ids and its deadline watch
-  (`IndexedFakeStore`), so that 10,000 cases cost what they would cost in DynamoDB (a key lookup),
-  not a scan of everything written so far. Its behaviour is the fake's, which the contract tests
-  hold to the DynamoDB adapter.
+- the store is the unit tests' fake with an index on its outbox ids, its deadline watch and its vault
+  (`IndexedFakeStore`), so that 10,000 cases cost a key lookup as in DynamoDB, not a scan of all
+  written so far; and it copies a model the way the DynamoDB adapter does (its document validated
+  back), not with `copy.deepcopy` (`_model_copies`). Its behaviour is the fake's, which the contract
+  tests hold to the DynamoDB adapter;
+- 2,000 applications or more run as one shard per core (two on this machine), each its own store;
+  an applicant stays within one shard;
+- in AWS an upload over the size limit is refused by S3 (the POST policy); `PolicyFiles` does the same.
 
     python -m bench --only cases_simulation          # 10,000 applications
     python -m bench --only cases_simulation --quick  # 500

@@ -739,13 +739,13 @@ def decide_change(
                        code="task_not_a_review")
     if task.status is TaskStatus.DECIDED:
         raise Conflict("该任务已作出决定", "This task has already been decided", code="task_already_decided")
+    require(app.status, Action.REVIEW)  # a withdrawn case: 409 naming the case's state
     if task.status is TaskStatus.SUPPLEMENT_REQUESTED:
         raise Conflict("该任务正在等待申请人补正", "This task is waiting for the applicant's supplement",
                        code="task_waiting_for_supplement", detail={"current_state": task.status.value})
     if task.status is TaskStatus.CANCELLED:
         raise Conflict("该任务已取消", "This task was cancelled", code="task_cancelled",
                        detail={"current_state": task.status.value})
-    require(app.status, Action.REVIEW)
     if outcome is Outcome.REJECTED and not reasons:
         raise ValidationFailed(problems=[Problem(
             "reasons_required", "不予批准时必须说明理由", "A rejection must give its reasons", "reasons")])

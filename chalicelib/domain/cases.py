@@ -62,10 +62,10 @@ def request_supplement(app: Application, task: DepartmentTask, item: ServiceItem
                        open_tasks: list[DepartmentTask], actor: dict[str, str], now: datetime) -> CaseChange:
     """A department asks for everything it needs at once. The first request of a round pauses every
     open task's clock; a department asks once per round; no material or field twice in one round."""
+    require(app.status, Action.REQUEST_SUPPLEMENT)  # a closed or withdrawn case: 409 naming its state
     if task.kind is not TaskKind.REVIEW or task.status is not TaskStatus.ASSIGNED:
         raise Conflict("该任务当前不能要求补正", "This task cannot request a supplement now",
                        code="task_not_reviewable", detail={"current_state": task.status.value})
-    require(app.status, Action.REQUEST_SUPPLEMENT)
     assert app.case is not None
     problems = _supplement_problems(item, items)
     open_round = app.case.open_round()

@@ -25,6 +25,7 @@ from ..domain.applications import (
 )
 from ..domain.catalogue import ServiceItem
 from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from ..domain.events import DomainEvent
 from ..domain.ids import is_id, new_id
 from ..domain.lifecycle import ApplicationStatus
 from ..domain.materials import SNIFF_BYTES, sniff_type
@@ -285,6 +286,21 @@ def close_rectification(deps: Deps, principal: Principal, task_id: str, note: st
 
 
 # -- the bus ---------------------------------------------------------------------------------------
+
+
+def certify_results(deps: Deps, event: DomainEvent) -> None:
+    """Projection: an approved decision whose result document the catalogue marks as an e-certificate
+    (电子证照) registers it for the applicant — from the stream, so it is never lost with a failed
+    request, and idempotent (the registry returns the first registration of the same number)."""
+    if event.type != "onetrip.task.decided" or not event.data.get("result") or event.data.get("outcome") != "approved":
+        return
+    app = deps.store.get_application(event.application_id)
+    ref = next((r for r in app.tasks if r.task_id == event.data.get("task_id")), None) if app else None
+    if app is None or ref is None or ref.result is None or not ref.result.e_certificate:
+        return
+    from .certificates import register_from_result
+
+    register_from_result(deps, app, ref.result, ref.department, actor=event.actor)
 
 
 def sweep_deadlines(deps: Deps) -> dict[str, int]:

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from ..domain.events import DomainEvent
 from .applicant_notifications import project_notifications
 from .audit import append_to_trail
+from .cases import certify_results
 from .deps import Deps
 from .statistics import project_statistics
 
 Projection = Callable[[Deps, DomainEvent], None]
 
 # Registered by the modules that own them (one line each); run in this order for every event.
-PROJECTIONS: list[Projection] = [project_statistics, append_to_trail, project_notifications]
+PROJECTIONS: list[Projection] = [project_statistics, append_to_trail, project_notifications, certify_results]
 
 
 def project(deps: Deps, event: DomainEvent) -> None:

@@ -34,8 +34,10 @@ REFERENCE_REGISTRY = {
 # POST /v1/me/identity against the registry.
 PRE_VERIFIED = ("citizen-verified", "agent")
 
+# What the demo endpoints subscribe to: the work itself. Deadline warnings are left out on purpose —
+# with a 1-day item the local sweep (every 5 s) would warn at once and crowd the demo's timeline.
 DELIVERED_EVENTS = ("onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
-                    "onetrip.case.decided", "onetrip.task.deadline_warning", "onetrip.task.deadline_breached")
+                    "onetrip.case.decided")
 
 
 def load_catalogue() -> dict[str, Any]:

@@ -99,7 +99,7 @@ def test_a_withdrawn_case_tells_its_departments_and_refuses_decisions(e2e, depar
     assert withdrawn["status"] == "withdrawn"
     task_id = case["tasks"][0]["task_id"]
     late = e2e.call("POST", f"/v1/tasks/{task_id}/decision", "dept-yq-amr", json={"outcome": "approved"})
-    assert late.status_code == 409 and late.json()["code"] == "task_cancelled"
+    assert late.status_code == 409 and late.json()["detail"]["current_state"] == "withdrawn"
     wait_for(lambda: any(h["event_type"] == "onetrip.case.withdrawn" for h in receivers["yq-amr"].received),
              what="the withdrawal webhook")
     again = e2e.call("POST", f"/v1/applications/{app['id']}/rating", CITIZEN, json={"level": 5})

@@ -1,6 +1,6 @@
 """Races against the real (moto) table, with threads: two decisions on one task, two submissions of one
 application, every department of a joint case deciding at once. Exactly one wins where one must;
-nothing is lost or done twice."""
+nothing is lost or done twice. (Each request is atomic, as in DynamoDB: see tests/serial_client.py.)"""
 
 from __future__ import annotations
 
@@ -49,7 +49,16 @@ def race(calls: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]
 
 @pytest.fixture
 def deps(stack):
-    return build_deps(Settings.from_environ())
+    """The real services on the moto table, each request atomic as in DynamoDB (tests/serial_client.py)."""
+    from dataclasses import replace
+
+    from chalicelib.adapters.dynamodb import DynamoStore
+    from infra.onetrip.moto_stack import client
+    from tests.serial_client import OneRequestAtATime
+
+    built = build_deps(Settings.from_environ())
+    table = OneRequestAtATime(client("dynamodb", stack.outputs["EndpointUrl"]))
+    return replace(built, store=DynamoStore(table, stack.outputs["TableName"]))
 
 
 def officer(stack, department: str) -> Principal:

@@ -10,7 +10,10 @@ import hashlib
 import pytest
 import requests
 
-from .conftest import PDF, accept_case, call, drain, upload, upload_event
+from chalicelib.domain.ids import new_id
+from infra.onetrip import samples
+
+from .conftest import PDF, PNG, call, drain, upload, upload_event
 
 OWNER = "citizen-verified"
 OWNER_ID_NUMBER = "11010519491231002X"  # infra/onetrip/seed.py: the seeded citizen's verified identity
@@ -30,6 +33,11 @@ def log_for(api, stack, app_id: str) -> list[dict]:
     return [r for r in page["items"] if r["application_id"] == app_id]
 
 
+# Content of its own: a vault keeps each content once, from its first verification (other tests of the
+# session upload the shared sample PDF for the same applicant).
+PREMISES = samples.pdf(f"premises proof {new_id()}")
+
+
 @pytest.fixture(scope="module")
 def first_case(stack):
     """YQ-AMR-0001 accepted for OWNER: its premises proof (reusable for 180 days) verified."""
@@ -38,7 +46,14 @@ def first_case(stack):
     from app import app
 
     with Client(app, stage_name="local") as api:
-        return accept_case(api, stack, OWNER)
+        status, draft = call(api, "POST", "/v1/applications", stack.headers(OWNER), {"item_code": "YQ-AMR-0001"})
+        assert status == 201
+        for material, data, ctype in (("application-form", PDF, "application/pdf"), ("operator-id", PNG, "image/png"),
+                                      ("premises-proof", PREMISES, "application/pdf")):
+            verify_upload(api, stack, draft["id"], material, data, ctype)
+        status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(OWNER))
+        assert status == 200, case
+        return case
 
 
 def test_the_second_item_needs_no_upload_for_the_premises_proof_after_consent(api, stack, first_case):
@@ -49,9 +64,9 @@ def test_the_second_item_needs_no_upload_for_the_premises_proof_after_consent(ap
     status, body = call(api, "GET", f"/v1/applications/{app_id}/offers", stack.headers(OWNER))
     assert status == 200
     offer = next(o for o in body["offers"] if o["source"] == "vault" and o["from_application"] == first_case["id"])
-    assert offer["material"] == "premises-proof" and offer["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert offer["material"] == "premises-proof" and offer["sha256"] == hashlib.sha256(PREMISES).hexdigest()
     preview = requests.get(offer["preview_url"], timeout=10)  # the applicant sees what would be reused
-    assert preview.status_code == 200 and preview.content == PDF
+    assert preview.status_code == 200 and preview.content == PREMISES
 
     reuse = {"source": "vault", "sha256": offer["sha256"]}
     status, refused = call(api, "POST", f"/v1/applications/{app_id}/materials/premises-proof/reuse",
@@ -81,7 +96,7 @@ def test_the_second_item_needs_no_upload_for_the_premises_proof_after_consent(ap
         assert status == 200
         premises = next(m for m in detail["materials"] if m["code"] == "premises-proof")
         assert premises["source"] == "vault" and premises["reused_from"] == first_case["id"]
-        assert requests.get(premises["download_url"], timeout=10).content == PDF
+        assert requests.get(premises["download_url"], timeout=10).content == PREMISES
     log = log_for(api, stack, app_id)
     reads = [r for r in log if r["action"] == "department_read"]
     assert sorted(r["actor"]["binding"] for r in reads) == ["yq-amr", "yq-tax"]

@@ -346,3 +346,48 @@ def test_random_histories_keep_the_clock_honest_and_the_fan_in_complete(history)
         assert app.case.paused_since is None
     assert {r.status for r in app.tasks} == {t.status for t in tasks.values()}
     assert all(app.materials[c].status is MaterialStatus.VERIFIED for c in ("form", "photo"))
+
+
+def test_illegal_transitions_name_the_cases_current_state():
+    """The issue's examples: deciding a withdrawn case, rating an undecided one, supplementing a closed one."""
+    app, tasks = joint_case()
+    withdrawn = applied(cases.withdraw(app, list(tasks.values()), ACTOR, FRIDAY))
+    cancelled = tasks["dept-a"].model_copy(update={"status": TaskStatus.CANCELLED})
+    with pytest.raises(Conflict) as exc:
+        rules.decide(withdrawn, cancelled, Outcome.APPROVED, [], FRIDAY)
+    assert (exc.value.code, exc.value.detail["current_state"]) == ("illegal_transition", "withdrawn")
+    with pytest.raises(Conflict) as exc:
+        cases.rate(app, 4, None, ACTOR, FRIDAY)
+    assert exc.value.detail["current_state"] == "accepted"
+    single, (task,), _ = accepted(single_item())
+    decided, decided_task, _ = rules.decide(single, task, Outcome.APPROVED, [], FRIDAY)
+    closed = cases.close(applied(cases.issue_result(decided, "download", ACTOR, FRIDAY)), ACTOR, FRIDAY).app
+    with pytest.raises(Conflict) as exc:
+        cases.request_supplement(closed, decided_task, single_item(), [FORM_UNSIGNED], [], ACTOR, FRIDAY)
+    assert (exc.value.code, exc.value.detail["current_state"]) == ("illegal_transition", "closed")
+
+
+def test_a_requested_form_field_is_the_only_answer_that_may_change_and_must_be_valid_to_resubmit():
+    from chalicelib.domain.catalogue import FieldType, FormField
+
+    form = (FormField(name="floor_area", label_zh="建筑面积", label_en="Floor area", type=FieldType.INTEGER,
+                      minimum=1),
+            FormField(name="address", label_zh="地址", label_en="Address", type=FieldType.STRING))
+    item = make_item("T-FORM", form=form)
+    app, (task,), _ = accepted(item)
+    ask = SupplementItem(field="floor_area", code="area_mismatch", message_zh="面积与产权证不符",
+                         message_en="The area does not match the title")
+    app = applied(cases.request_supplement(app, task, item, [ask], [task], ACTOR, FRIDAY))
+    with pytest.raises(Conflict) as exc:
+        rules.apply_answers(app, item, {**app.answers, "address": "elsewhere"}, {}, MONDAY)
+    assert exc.value.code == "not_requested_in_supplement" and exc.value.detail["fields"] == ["floor_area"]
+    unanswered = rules.apply_answers(app, item, {k: v for k, v in app.answers.items() if k != "floor_area"}, {},
+                                     MONDAY)
+    with pytest.raises(ValidationFailed) as exc2:
+        cases.resubmit(unanswered, item, [task.model_copy(update={"status": TaskStatus.SUPPLEMENT_REQUESTED})],
+                       ACTOR, MONDAY)
+    assert [p.target for p in exc2.value.problems] == ["field:floor_area"]
+    fixed = rules.apply_answers(app, item, {**app.answers, "floor_area": 88}, {}, MONDAY)
+    resumed = cases.resubmit(fixed, item, [task.model_copy(update={"status": TaskStatus.SUPPLEMENT_REQUESTED})],
+                             ACTOR, MONDAY)
+    assert resumed.app.status is ApplicationStatus.RESUBMITTED and resumed.app.answers["floor_area"] == 88

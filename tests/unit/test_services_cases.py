@@ -193,3 +193,28 @@ def test_a_decision_that_loses_a_race_is_re_decided_not_overwritten(deps):
     decided, _ = cases.decide_task(deps, officer("dept-a"), tasks["dept-a"].id, Outcome.APPROVED, [])
     assert decided.status is ApplicationStatus.DECIDED and decided.outcome is Outcome.REJECTED
     assert [e.type for e in deps.store.outbox].count("onetrip.case.decided") == 1
+
+
+def test_an_approved_result_the_catalogue_marks_as_an_e_certificate_is_registered_once(deps):
+    from chalicelib.domain.catalogue import ResultDocument
+    from chalicelib.domain.identity import AssuranceLevel
+    from chalicelib.services.identities import record_verified_identity
+    from tests.fake_vault import FakeBlindIndex
+    from tests.unit.catalogue_samples import VALID_ID
+
+    deps.blind_index = FakeBlindIndex()  # the holder is found by the blind index of the ID number
+    record_verified_identity(deps, "citizen-1", "张三", VALID_ID, AssuranceLevel.L2, "test")
+
+    publish_item(deps.store, item("T-LICENCE", results=(ResultDocument(
+        name_zh="营业执照（电子营业执照）", name_en="Business licence", e_certificate=True),)))
+    app = ready(deps, "T-LICENCE")
+    cases.submit_application(deps, citizen(), app.id)
+    task = tasks_of(deps, app.id)["dept-a"]
+    upload_id, post = cases.result_upload(deps, officer("dept-a"), task.id, "application/pdf")
+    deps.files.put(post.key, PDF, "application/pdf")
+    cases.decide_task(deps, officer("dept-a"), task.id, Outcome.APPROVED, [], upload_id)
+    for event in list(deps.store.outbox) * 2:  # the stream delivers at least once
+        cases.certify_results(deps, event)
+    (certificate,) = deps.store._vault_tables()["certs"].values()
+    assert (certificate.type, certificate.issuer) == ("营业执照", "dept-a")
+    assert certificate.case_number == deps.store.get_application(app.id).case.case_number

@@ -250,3 +250,35 @@ def test_a_result_document_becomes_the_applicants_e_certificate_once(deps, first
     draft = create_application(deps, citizen(), "T-SECOND")
     [offer] = [o for o in offers(deps, citizen(), draft.id) if o["source"] == "e_certificate"]
     assert offer["certificate_id"] == cert.id and offer["preview_url"].endswith(f"{result.key}?expires=300")
+
+
+def test_an_agents_materials_belong_to_the_enterprise_and_so_does_its_log(deps):
+    from datetime import date
+
+    from chalicelib.domain.enterprises import AgentAuthorization
+    from chalicelib.domain.principals import Principal, PrincipalKind
+    from chalicelib.services.enterprises import register_enterprise
+
+    agent = Principal(sub="agent-1", kind=PrincipalKind.ENTERPRISE_AGENT, client_id="web")
+    enterprise = register_enterprise(deps, "91350100M000100Y43", "示例公司", None)
+    deps.store.put_authorization(AgentAuthorization(
+        enterprise_id=enterprise.id, agent_sub=agent.sub, items=("*",), valid_until=date(2027, 6, 30),
+        granted_by="admin", granted_at="2026-11-01T00:00:00+00:00"))
+    first_app = create_application(deps, agent, "T-FIRST", enterprise.id)
+    verify_material(deps, upload(deps, agent, first_app.id, "premises"))
+    assert [e.owner for e in deps.store.list_vault(f"ent:{enterprise.id}")] == [f"ent:{enterprise.id}"]
+    assert deps.store.list_vault("sub:agent-1") == []
+
+    second = create_application(deps, agent, "T-SECOND", enterprise.id)
+    [offer] = vault_offer(deps, second.id, agent)
+    reuse_material(deps, agent, second.id, "premises", Reuse("vault", True, sha256=offer["sha256"]))
+
+    [receipt] = my_access_log(deps, agent, 10, None, enterprise.id).items
+    assert receipt.owner == f"ent:{enterprise.id}" and receipt.actor["sub"] == "agent-1"
+    assert my_access_log(deps, agent, 10, None).items == []  # the agent's own log: nothing of the enterprise's
+    with pytest.raises(NotFound):
+        my_access_log(deps, Principal(sub="agent-2", kind=PrincipalKind.ENTERPRISE_AGENT), 10, None, enterprise.id)
+    from chalicelib.domain.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        my_access_log(deps, citizen(), 10, None, enterprise.id)
