@@ -13,12 +13,12 @@ import ssl
 import urllib.error
 import urllib.request
 
-from ..domain.errors import OneTripError
+from ..domain.errors import ServiceUnavailable
 from ..observability import logger
 from ..ports import BlindIndex, IdentityCheck, Store
 
 
-class IdentityServiceUnavailable(OneTripError):
+class IdentityServiceUnavailable(ServiceUnavailable):
     code = "identity_service_unavailable"
     message_zh = "实名认证服务暂时不可用，请稍后重试"
     message_en = "The identity verification service is unavailable; please retry later"

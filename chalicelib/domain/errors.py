@@ -96,6 +96,14 @@ class MalformedRequest(OneTripError):
     message_en = "The request body is not valid JSON"
 
 
+class ServiceUnavailable(OneTripError):
+    """A service the bus depends on did not answer; the user may retry later (503)."""
+
+    code = "service_unavailable"
+    message_zh = "依赖的服务暂时不可用，请稍后重试"
+    message_en = "A service this needs is unavailable; please retry later"
+
+
 class ValidationFailed(OneTripError):
     code = "validation_failed"
     message_zh = "请求有误，请按以下问题一次性修改"

@@ -14,6 +14,7 @@ from ..domain.errors import (
     NotFound,
     OneTripError,
     Problem,
+    ServiceUnavailable,
     Unauthenticated,
     ValidationFailed,
 )
@@ -28,6 +29,7 @@ HTTP_STATUS: dict[type[OneTripError], int] = {
     ValidationFailed: 422,
     RateLimited: 429,  # with Retry-After (entrypoints/http.py)
     CalendarYearUnknown: 503,  # an operator must import the year's holiday schedule; not the user's fault
+    ServiceUnavailable: 503,  # e.g. the identity authority's service did not answer
 }
 
 

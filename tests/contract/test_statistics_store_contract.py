@@ -9,32 +9,13 @@ import threading
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.statistics import ALL_TIME
+from tests.serial_client import OneRequestAtATime
 
 PERIODS = ("2031-03", ALL_TIME)
 
 
 def counters(store, period: str) -> dict[str, dict[str, int]]:
     return {a.item_code: dict(a.counters) for a in store.list_statistics(period)}
-
-
-class OneRequestAtATime:
-    """moto's DynamoDB is not safe for concurrent requests (a transaction snapshots the whole table
-    with deepcopy and fails with "dictionary changed size during iteration"). DynamoDB makes each
-    request atomic, so the faithful model is one whole request at a time: threads still interleave
-    between requests, which is where a read-then-write counter would lose increments."""
-
-    def __init__(self, client) -> None:
-        self._client = client
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str):
-        call = getattr(self._client, name)
-
-        def serialized(*args, **kwargs):
-            with self._lock:
-                return call(*args, **kwargs)
-
-        return serialized
 
 
 def run_in_threads(work, threads: int) -> None:
