@@ -791,9 +791,12 @@ def require_draft(app: Application) -> None:
 
 
 def requested(app: Application) -> tuple[set[str], set[str]]:
-    """The materials and fields the open supplement round asks for."""
+    """The materials and fields the open supplement round asks for — with the materials a corrected
+    answer now requires and that are not verified (a conditional material it brought in)."""
     items = [i for r in (app.case.open_round() if app.case else []) for i in r.items]
-    return {i.material for i in items if i.material}, {i.field for i in items if i.field}
+    brought_in = {code for code, slot in app.materials.items()
+                  if slot.required and slot.source == "upload" and slot.status is not MaterialStatus.VERIFIED}
+    return {i.material for i in items if i.material} | brought_in, {i.field for i in items if i.field}
 
 
 def editable(app: Application, *, material: str | None = None, fields: set[str] | None = None) -> bool:

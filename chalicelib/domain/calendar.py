@@ -86,8 +86,25 @@ class WorkingCalendar:
     def __init__(self, overrides: dict[int, YearSchedule] | None = None, *, use_package: bool = True) -> None:
         self.overrides = dict(overrides or {})
         self.use_package = use_package
+        # chinese_calendar scans its holiday table on every call: a deadline computation asks about the
+        # same few hundred days again and again (unknown years raise and are not cached).
+        self._days: dict[date, bool] = {}
 
     def is_working_day(self, day: date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_working_day(day)
+        return known
+
+    def is_working_day_or_weekday(self, day: date) -> bool:
+        """The official answer, or — for a year whose schedule is not imported yet — a weekday (the
+        same provisional rule as `add_working_days_or_provisional`)."""
+        try:
+            return self.is_working_day(day)
+        except CalendarYearUnknown:
+            return day.weekday() < 5
+
+    def _is_working_day(self, day: date) -> bool:
         schedule = self.overrides.get(day.year)
         if schedule is not None:
             return schedule.is_working_day(day)
@@ -186,3 +203,7 @@ def add_working_days(start: date, days: int, calendar: WorkingCalendar | None = 
 def working_days_between(start: date, end: date, calendar: WorkingCalendar | None = None) -> int:
     """How many working days of the clock ran from `start` (exclusive) to `end` (inclusive)."""
     return (calendar or default_calendar()).working_days_between(start, end)
+
+
+def is_working_day_or_weekday(day: date, calendar: WorkingCalendar | None = None) -> bool:
+    return (calendar or default_calendar()).is_working_day_or_weekday(day)

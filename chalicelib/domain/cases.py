@@ -28,7 +28,7 @@ from .applications import (
     case_recipients,
     watch_of,
 )
-from .calendar import add_working_days, deadline_after, is_working_day, working_days_between
+from .calendar import deadline_after, is_working_day_or_weekday, working_days_between
 from .catalogue import ServiceItem
 from .errors import Conflict, Problem, ValidationFailed
 from .events import DomainEvent
@@ -155,7 +155,21 @@ def resubmission_problems(app: Application, item: ServiceItem) -> list[Problem]:
             elif i.field and i.field not in app.answers:
                 problems.append(Problem("supplement_field_pending", f"补正信息“{i.field}”尚未填写",
                                         f"The requested field {i.field!r} is not answered", i.target))
+    asked = {i.material for r in app.case.open_round() for i in r.items if i.material}
+    for code in newly_needed(app) - asked:
+        spec = item.material(code)
+        name_zh, name_en = (spec.name_zh, spec.name_en) if spec else (code, code)
+        problems.append(Problem("material_missing", f"补正后的信息需要材料“{name_zh}”",
+                                f"The corrected answers need material {name_en!r}", f"material:{code}",
+                                {"status": app.materials[code].status.value}))
     return problems
+
+
+def newly_needed(app: Application) -> set[str]:
+    """Uploads the current answers require that are not verified: during a supplement round these are
+    the conditional materials a corrected answer brought in (everything else was verified at acceptance)."""
+    return {code for code, slot in app.materials.items()
+            if slot.required and slot.source == "upload" and slot.status is not MaterialStatus.VERIFIED}
 
 
 def resubmit(app: Application, item: ServiceItem, open_tasks: list[DepartmentTask], actor: dict[str, str],
@@ -207,8 +221,8 @@ def paused_working_days(since: date, resumed: date) -> int:
     counted against the department; the day of resubmission counts again."""
     if resumed <= since:
         return 0
-    return working_days_between(since, resumed) + (1 if is_working_day(since) else 0) - (
-        1 if is_working_day(resumed) else 0)
+    return working_days_between(since, resumed) + (1 if is_working_day_or_weekday(since) else 0) - (
+        1 if is_working_day_or_weekday(resumed) else 0)
 
 
 def _extend(deadline: str, working_days: int) -> tuple[str, bool]:
@@ -303,7 +317,7 @@ def rate(app: Application, level: int, comment: str | None, actor: dict[str, str
     if level <= DISSATISFIED:
         reviews = [r for r in app.tasks if r.kind is TaskKind.REVIEW]
         responsible = next((r for r in reviews if r.outcome is not None and r.outcome.value == "rejected"), reviews[0])
-        deadline = add_working_days(now.date(), RECTIFICATION_DAYS).isoformat()
+        deadline = deadline_after(now.date(), RECTIFICATION_DAYS)[0].isoformat()
         task = DepartmentTask(
             id=new_id("tsk_"), application_id=app.id, case_number=app.case.case_number, item_code=app.item_code,
             item_version=app.item_version, department=responsible.department, office=responsible.office,
@@ -355,7 +369,8 @@ def close_rectification(app: Application, task: DepartmentTask, note: str, actor
 
 
 def next_working_day(day: date) -> date:
-    return add_working_days(day, 1)
+    """Provisional (a weekday) when the next year's schedule is not imported yet: the sweep never stops."""
+    return deadline_after(day, 1)[0]
 
 
 def sweep_task(app: Application, task: DepartmentTask, today: date, now: datetime) -> CaseChange | None:

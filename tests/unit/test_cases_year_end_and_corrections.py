@@ -1,15 +1,15 @@
-"""Known gaps in the case rules, found while building the case simulation (bench/cases_simulation.py).
-
-Each test states the behaviour the issue asks for and is marked `xfail(strict=True)`: it fails today,
-and the day the rule is fixed it passes, which fails the suite until the marker is removed.
+"""Gaps in the case rules found while building the case simulation (bench/cases_simulation.py), now
+fixed; each test failed before its fix.
 
 1. Year end: acceptance already computes a provisional deadline when next year's holiday schedule
    is not imported yet, but three other calendar uses still raise `CalendarYearUnknown` — the
    deadline sweep's "next working day", a dissatisfied rating's rectification deadline, and the
    paused working days of a resubmission. Every year, from the last working days of December until
-   an admin imports the new schedule, the sweep stops and those requests fail with a 500.
+   an admin imports the new schedule, the sweep stopped and those requests failed with a 500; they
+   now count weekdays provisionally, as acceptance does.
 2. A form field a department asks to correct can bring in a conditional material: the resubmission
-   is accepted without it, and the applicant could not have uploaded it (not asked for in the round).
+   was accepted without it, and the applicant could not have uploaded it (not asked for in the round).
+   Now it is told at resubmission and may be uploaded during the round.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _at(deps, *args):
     deps.now.current = datetime(*args, 2, 0, tzinfo=UTC)
 
 
-@pytest.mark.xfail(strict=True, reason="cases.next_working_day (domain/cases.py:357) uses the strict calendar")
+
 def test_the_deadline_sweep_keeps_running_on_the_last_working_day_of_a_year_without_next_years_schedule():
     deps = seeded_deps()
     _at(deps, 2026, 12, 30)
@@ -51,7 +51,7 @@ def test_the_deadline_sweep_keeps_running_on_the_last_working_day_of_a_year_with
     assert cases.sweep_deadlines(deps) == {"warned": 1, "breached": 0}
 
 
-@pytest.mark.xfail(strict=True, reason="cases.rate (domain/cases.py:306) uses the strict calendar")
+
 def test_a_dissatisfied_rating_in_the_last_week_of_a_year_opens_its_rectification():
     deps = seeded_deps()
     _at(deps, 2026, 12, 24)
@@ -62,7 +62,7 @@ def test_a_dissatisfied_rating_in_the_last_week_of_a_year_opens_its_rectificatio
     assert rated.case.rating.rectification_task_id is not None
 
 
-@pytest.mark.xfail(strict=True, reason="cases.paused_working_days (domain/cases.py:205) uses the strict calendar")
+
 def test_a_supplement_answered_in_january_resumes_the_clock_before_the_new_years_schedule_is_imported():
     deps = seeded_deps()
     _at(deps, 2026, 12, 28)
@@ -74,8 +74,7 @@ def test_a_supplement_answered_in_january_resumes_the_clock_before_the_new_years
     assert resumed.status is ApplicationStatus.RESUBMITTED and resumed.case.deadline_provisional
 
 
-@pytest.mark.xfail(strict=True, reason="resubmission_problems (domain/cases.py:132) checks only what the round "
-                                       "asked for; the material the new answer needs is neither told nor uploadable")
+
 def test_a_corrected_answer_that_needs_a_conditional_material_is_told_at_resubmission_and_can_be_supplied():
     deps = seeded_deps()
     publish_item(deps.store, item("T-COND", materials=(
