@@ -453,7 +453,8 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="webhook-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][1] == self._next:  # sooner than what it sleeps towards: wake it
+                self._cond.notify()
             return self._next
 
     def disarm(self, token: int) -> None:
