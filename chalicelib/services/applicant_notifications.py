@@ -31,15 +31,14 @@ def notify_applicant(deps: Deps, event: DomainEvent) -> Notification | None:
         return None
     store = deps.store
     position = notification_position(event)
-    notification = store.get_notification(event.application_id, position)
-    if notification is None:
-        fresh = _compose(deps, event)
-        if fresh is None:
-            return None
-        notification = fresh if store.put_notification(fresh) else store.get_notification(
-            event.application_id, position)
-        if notification is None:  # pragma: no cover - put refused yet nothing there: a store fault
-            raise RuntimeError("notification neither recorded nor found")
+    # Put first, read only when it was there already (a redelivery): one request less per event in
+    # the usual case than looking before writing.
+    fresh = _compose(deps, event)
+    if fresh is None:
+        return None
+    notification = fresh if store.put_notification(fresh) else store.get_notification(event.application_id, position)
+    if notification is None:  # pragma: no cover - put refused yet nothing there: a store fault
+        raise RuntimeError("notification neither recorded nor found")
     if notification.delivery == "pending" and deps.applicant_notifier is not None:
         deps.applicant_notifier.send(notification)
         sent_at = deps.now().isoformat(timespec="milliseconds")

@@ -30,12 +30,14 @@ def record_in_trail(deps: Deps, event: DomainEvent) -> AuditEntry | None:
     """The projection: the entry this event became, or None when it was in the chain already."""
     store = deps.store
     for round_ in range(_APPEND_ROUNDS):
-        if store.audit_has_event(event.application_id, event.id):
-            return None
         entry = next_entry(event, store.audit_head(event.application_id), deps.now())
         try:
             store.append_audit_entry(entry)
         except ConcurrentUpdate:
+            # Lost to another appender, or this event is in the chain already (its marker's condition
+            # failed): only now is it worth a look — most appends are first deliveries and win.
+            if store.audit_has_event(event.application_id, event.id):
+                return None
             if round_:
                 time.sleep(random.uniform(0, _PAUSE_SECONDS * round_))  # noqa: S311 (jitter, not secrecy)
             continue
