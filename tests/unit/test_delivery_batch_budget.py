@@ -125,3 +125,41 @@ def test_a_budget_is_what_the_lambda_context_has_left(deps):
     assert 29.5 < budget.deadline - time.monotonic() <= 30
     assert budget.attempt_timeout(15.0) == 15.0
     assert BatchBudget.of(deps.settings, 1_000).attempt_timeout(15.0) is None
+
+
+class _Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+        self.function_name, self.aws_request_id = "deliver", "req-1"
+        self.memory_limit_in_mb, self.invoked_function_arn = 512, "arn:aws:lambda:us-east-1:0:function:deliver"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def _sqs_event(bodies, receives):
+    return {"Records": [{"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": body,
+                         "attributes": {"ApproximateReceiveCount": str(receives)}, "messageAttributes": {},
+                         "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:0:onetrip-deliveries"}
+                        for i, body in enumerate(bodies)]}
+
+
+@pytest.mark.parametrize("receives", [1, 3])
+def test_the_handler_hands_back_what_it_had_no_time_to_start_and_resends_it_when_received_often(deps, receives):
+    from app import app
+    from chalicelib import bootstrap
+
+    bodies = _messages(deps, 2)
+    bootstrap.override(deps)
+    try:  # 0.5 s left: less than the reserve, so nothing may start
+        result = app.handler_map["deliver"](_sqs_event(bodies, receives), _Context(500))
+    finally:
+        bootstrap.override(None, None)
+    assert deps.webhooks.requests == []
+    if receives < 3:  # back on the queue in a second, as batch item failures
+        assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+        assert deps.queue.delayed == [("r0", 1), ("r1", 1)] and deps.queue.sent == []
+    else:  # received often already: sent again as new messages, so lack of time never ends in the DLQ
+        assert result == {"batchItemFailures": []}
+        assert [m.body for m in deps.queue.sent] == bodies and all(m.delay_seconds == 1 for m in deps.queue.sent)
