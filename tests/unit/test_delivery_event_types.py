@@ -7,6 +7,7 @@ domain/event_types.py is covered without touching this file."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -71,7 +72,9 @@ def test_each_event_type_is_delivered_signed_as_documented_and_pulled_with_the_s
     assert body["type"] == event_type and body["data"] == data
     assert len(request["body"]) <= MAX_BODY_BYTES, len(request["body"])
     deps.store.outbox.append(event)  # the feed copy the event's own transaction writes
-    later = FixedClock(FRIDAY.replace(hour=FRIDAY.hour + 1))
+    # Event ids are ULIDs of the real clock, so "later" is real time: FRIDAY + 1 h would be before the
+    # event itself once the wall clock passes it (this test failed from 10:30 UTC on its first day).
+    later = FixedClock(datetime.now(UTC) + timedelta(hours=1))
     deps.now = later
     pulled = pull_events(deps, Principal(sub="m", kind=PrincipalKind.DEPARTMENT, department="dept-a"), None, 10)
     (item,) = pulled["items"]
