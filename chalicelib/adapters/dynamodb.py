@@ -35,6 +35,8 @@ from .dynamodb_rate import RateCounterRecords
 from .dynamodb_statistics import StatisticsRecords
 from .dynamodb_vault import VaultRecords
 from .records import doc as _doc
+from .records import n as _n
+from .records import s as _s
 
 # Outbox records only need to live until the stream has carried them (24 h) plus a margin for replay.
 OUTBOX_TTL_SECONDS = 30 * 24 * 3600
@@ -42,12 +44,6 @@ DONE_DELIVERY_STATES = frozenset({"delivered", "failed_permanently", "dropped"})
 _VERSION_CACHE_MAX = 512  # pinned catalogue versions kept by a warm container
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
 
 
 def _record(key: dict[str, str], type_: str, doc: str, *, version: int = 0,

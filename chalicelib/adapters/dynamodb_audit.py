@@ -17,21 +17,15 @@ from ..domain.audit import AuditEntry
 from ..domain.errors import ConcurrentUpdate
 from . import keys
 from .records import doc as _doc
+from .records import key_of as _key
+from .records import n as _n
+from .records import s as _s
 
 # A cancelled append names these for the item(s) that stopped it; any of them means "lost a race".
 _LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
 
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _key(key: dict[str, str]) -> dict[str, Any]:
-    return {k: _s(v) for k, v in key.items()}
 
 
 class AuditRecords:

@@ -25,6 +25,8 @@ from ..domain.task_desk import TaskComment
 from ..ports import OutboundMessage, Page
 from . import keys
 from .records import doc as _doc
+from .records import n as _n
+from .records import s as _s
 
 # The pull API promises at least 30 days; the feed copies live a little longer.
 FEED_TTL_SECONDS = 35 * 24 * 3600
@@ -34,12 +36,6 @@ _FILL_ROUNDS = 5  # a status-filtered page reads at most this many key ranges to
 _BATCH_GET_ROUNDS = 5  # BatchGetItem keys DynamoDB handed back unprocessed are asked for again
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
 
 
 class DeliveryRecords:

@@ -13,24 +13,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.errors import Problem, ValidationFailed
 from ..domain.notifications import Notification
 from ..ports import Page
 from . import keys
+from .records import bad_cursor as _bad_cursor
 from .records import doc as _doc
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _key(key: dict[str, str]) -> dict[str, Any]:
-    return {k: _s(v) for k, v in key.items()}
-
-
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "The page cursor is invalid",
-                                              "cursor")])
+from .records import key_of as _key
+from .records import s as _s
 
 
 def _encode(last_key: dict[str, Any] | None) -> str | None:

@@ -17,6 +17,9 @@ from botocore.exceptions import ClientError
 
 from ..domain.statistics import COUNTERS, ItemAggregate
 from . import keys
+from .records import key_of as _key
+from .records import n as _n
+from .records import s as _s
 
 # Markers must outlive every redelivery: the stream keeps records 24 h; outbox records live 30 days.
 STATS_MARKER_TTL_SECONDS = 35 * 24 * 3600
@@ -25,16 +28,7 @@ STATS_MARKER_TTL_SECONDS = 35 * 24 * 3600
 _CONFLICT_ROUNDS = 6
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
 
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _key(key: dict[str, str]) -> dict[str, Any]:
-    return {k: _s(v) for k, v in key.items()}
 
 
 class StatisticsRecords:

@@ -18,12 +18,16 @@ from typing import Any
 from ..domain.access_log import AccessRecord
 from ..domain.applications import Application
 from ..domain.certificates import Certificate
-from ..domain.errors import ConcurrentUpdate, Problem, ValidationFailed
+from ..domain.errors import ConcurrentUpdate
 from ..domain.events import DomainEvent
 from ..domain.vault import VaultEntry
 from ..ports import Page
 from . import keys
+from .records import bad_cursor as _bad_cursor
 from .records import doc as _doc
+from .records import key_of as _key
+from .records import n as _n
+from .records import s as _s
 
 # An expired entry is no longer offered; it is deleted (TTL) a month later, so the owner can still see
 # what the access log refers to for a while.
@@ -32,21 +36,8 @@ VAULT_TTL_MARGIN = timedelta(days=31)
 _MAX_PAGES = 5
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
 
 
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _key(key: dict[str, str]) -> dict[str, Any]:
-    return {k: _s(v) for k, v in key.items()}
-
-
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "The page cursor is invalid",
-                                              "cursor")])
 
 
 class VaultRecords:

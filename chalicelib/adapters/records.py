@@ -1,12 +1,31 @@
-"""Reading the table's records as the stream carries them (no boto3 needed: the dispatcher's cold
-start stays light)."""
+"""The table's records in DynamoDB's attribute-value shape, shared by the adapter and its mixins, and
+read as the stream carries them (no boto3 needed: the dispatcher's cold start stays light)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from ..domain.errors import Problem, ValidationFailed
 from ..domain.events import DomainEvent
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def key_of(key: dict[str, str]) -> dict[str, Any]:
+    """A key built in `keys` as DynamoDB attribute values."""
+    return {k: s(v) for k, v in key.items()}
+
+
+def bad_cursor() -> ValidationFailed:
+    return ValidationFailed(problems=[Problem("cursor_invalid", "分页游标无效", "The page cursor is invalid",
+                                              "cursor")])
 
 
 def doc(item: dict[str, Any]) -> dict[str, Any]:
