@@ -577,10 +577,10 @@ def case_data(app: Application, **extra: Any) -> dict[str, Any]:
     return {**data, **extra}
 
 
-def case_recipients(app: Application, routing_provincial: str | None = None) -> list[str]:
+def case_recipients(app: Application) -> list[str]:
     """Who hears about the case as a whole: every department with a review task, and the province."""
     departments = [r.department for r in app.tasks if r.kind is TaskKind.REVIEW]
-    provincial = routing_provincial or (app.case.provincial if app.case else None)
+    provincial = app.case.provincial if app.case else None
     return list(dict.fromkeys([*departments, *([provincial] if provincial else [])]))
 
 

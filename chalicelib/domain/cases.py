@@ -49,10 +49,12 @@ def _iso(now: datetime) -> str:
     return now.isoformat(timespec="milliseconds")
 
 
-def _ref_update(app: Application, task: DepartmentTask) -> list[TaskRef]:
+def _ref_update(app: Application, *tasks: DepartmentTask) -> list[TaskRef]:
+    """The case's task references with what the changed tasks show on the case."""
     fields = ("status", "deadline", "warned_at", "breached_at", "result", "outcome", "reasons", "decided_at")
-    return [ref.model_copy(update={f: getattr(task, f) for f in fields}) if ref.task_id == task.id else ref
-            for ref in app.tasks]
+    changed = {t.id: t for t in tasks}
+    return [ref.model_copy(update={f: getattr(changed[ref.task_id], f) for f in fields})
+            if ref.task_id in changed else ref for ref in app.tasks]
 
 
 # -- supplements (补正) and the paused clock ------------------------------------------------------
@@ -202,9 +204,7 @@ def resubmit(app: Application, item: ServiceItem, open_tasks: list[DepartmentTas
             data=case_data(app, task_id=task.id, department=task.department, round=round_no,
                            paused_working_days=paused, deadline=deadline,
                            links={"task": f"/v1/tasks/{task.id}"})))
-    refs = app.tasks
-    for t in tasks:
-        refs = _ref_update(app.model_copy(update={"tasks": refs}), t)
+    refs = _ref_update(app, *tasks)
     case = app.case.model_copy(update={
         "supplements": supplements, "paused_since": None, "deadline": case_deadline,
         "deadline_provisional": app.case.deadline_provisional or provisional,
@@ -241,9 +241,7 @@ def withdraw(app: Application, open_tasks: list[DepartmentTask], actor: dict[str
     status = move(app.status, Action.WITHDRAW, ApplicationStatus.WITHDRAWN)
     stamp = _iso(now)
     cancelled = [t.model_copy(update={"status": TaskStatus.CANCELLED}) for t in open_tasks]
-    refs = app.tasks
-    for t in cancelled:
-        refs = _ref_update(app.model_copy(update={"tasks": refs}), t)
+    refs = _ref_update(app, *cancelled)
     updated = app.model_copy(update={"status": status, "withdrawn_at": stamp, "updated_at": stamp, "tasks": refs})
     events = [DomainEvent.raised(
         "onetrip.case.withdrawn", now, application_id=app.id, recipients=case_recipients(app), actor=actor,

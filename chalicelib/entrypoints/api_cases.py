@@ -157,10 +157,7 @@ def _department(path: str, summary: str, **kw: Any) -> Any:
              "Ask the applicant to supplement (补正): everything at once; pauses every clock of the case",
              body=SupplementRequestBody, response=TaskView, status=201)
 def request_supplement(principal: Principal, body: SupplementRequestBody, task_id: str) -> dict[str, Any]:
-    service.request_supplement(deps(), principal, task_id, body.items)
-    task = deps().store.get_task(task_id)
-    assert task is not None
-    return task_view(task)
+    return task_view(service.request_supplement(deps(), principal, task_id, body.items)[1])
 
 
 @_department("/v1/tasks/{task_id}/result-uploads", "A presigned POST for the task's result document (PDF)",

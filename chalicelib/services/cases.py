@@ -44,7 +44,22 @@ SWEEP_LOOKBACK_DAYS = 14
 
 
 def _commit(deps: Deps, decide: Callable[[], CaseChange]) -> Application:
-    return retry_on_conflict(lambda: deps.store.save_case(decide()))
+    return _commit_change(deps, decide)[0]
+
+
+def _commit_change(deps: Deps, decide: Callable[[], CaseChange]) -> tuple[Application, CaseChange]:
+    """The saved application and the change that won, whose tasks are as written (no read-back)."""
+    def attempt() -> tuple[Application, CaseChange]:
+        change = decide()
+        return deps.store.save_case(change), change
+
+    return retry_on_conflict(attempt)
+
+
+def _written(change: CaseChange) -> DepartmentTask:
+    """The task a change wrote, with the version the store gave it."""
+    task = change.changed_tasks[0]
+    return task.model_copy(update={"version": task.version + 1})
 
 
 def routing(deps: Deps, app: Application, item: ServiceItem) -> Routing:
@@ -208,13 +223,15 @@ def _task_and_case(deps: Deps, principal: Principal, task_id: str) -> tuple[Depa
     return task, app
 
 
-def request_supplement(deps: Deps, principal: Principal, task_id: str, items: list[SupplementItem]) -> Application:
+def request_supplement(deps: Deps, principal: Principal, task_id: str,
+                       items: list[SupplementItem]) -> tuple[Application, DepartmentTask]:
     def decide() -> CaseChange:
         task, app = _task_and_case(deps, principal, task_id)
         return cases.request_supplement(app, task, pinned_item(deps, app), items, _open_tasks(deps, app),
                                         principal.actor(), deps.now())
 
-    return _commit(deps, decide)
+    saved, change = _commit_change(deps, decide)
+    return saved, _written(change)
 
 
 def result_upload(deps: Deps, principal: Principal, task_id: str, content_type: str) -> tuple[str, PresignedPost]:
@@ -268,10 +285,8 @@ def decide_task(deps: Deps, principal: Principal, task_id: str, outcome: Outcome
         task, app = _task_and_case(deps, principal, task_id)
         return rules.decide_change(app, task, outcome, reasons, deps.now(), actor=principal.actor(), result=result)
 
-    saved = _commit(deps, decide)
-    decided = deps.store.get_task(task_id)
-    assert decided is not None
-    return saved, decided
+    saved, change = _commit_change(deps, decide)
+    return saved, _written(change)
 
 
 def close_rectification(deps: Deps, principal: Principal, task_id: str, note: str) -> DepartmentTask:
@@ -279,10 +294,7 @@ def close_rectification(deps: Deps, principal: Principal, task_id: str, note: st
         task, app = _task_and_case(deps, principal, task_id)
         return cases.close_rectification(app, task, note, principal.actor(), deps.now())
 
-    _commit(deps, decide)
-    closed = deps.store.get_task(task_id)
-    assert closed is not None
-    return closed
+    return _written(_commit_change(deps, decide)[1])
 
 
 # -- the bus ---------------------------------------------------------------------------------------
