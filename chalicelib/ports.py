@@ -135,15 +135,8 @@ class Store(Protocol):
     def delete_alert_contact(self, key: str, expected_version: int) -> None:
         """Conditional delete; ConcurrentUpdate when the record changed meanwhile."""
         ...
-    # the case's audit trail (issue 4): a per-case hash chain, appended by a stream projection
-    def audit_head(self, app_id: str) -> AuditEntry | None:
-        """The last entry of the case's chain (its head record), None before the first."""
-        ...
-    def audit_has_event(self, app_id: str, event_id: str) -> bool: ...
-    def append_audit_entry(self, entry: AuditEntry) -> None:
-        """Entry n, its event's marker and the moved head in one transaction; ConcurrentUpdate when seq n
-        is taken, the head is not at n-1, or the event is already in the chain."""
-        ...
+    # the case's audit trail (issue 4): a per-case hash chain, written by every writer of events above
+    # in its own transaction (the head on the application, the entries under its partition)
     def list_audit_entries(self, app_id: str) -> list[AuditEntry]:
         """Every entry of the case's chain in key (seq) order, as stored."""
         ...

@@ -1,14 +1,16 @@
 """The audit-trail and applicant-notification part of the fake store (mixed into `tests.fakes.FakeStore`);
 tests/contract/test_case_records_contract.py holds it to the DynamoDB adapter's behaviour. Appends are
-atomic under a lock, like the adapter's transaction, so thread tests against the fake mean something."""
+written with their events (the application's version check guards the chain, as in the adapter)."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+from chalicelib.domain.applications import Application, with_events
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.notifications import Notification
 from chalicelib.ports import Page
 
@@ -19,28 +21,24 @@ class FakeCaseRecords:
     def _case_tables(self) -> dict[str, Any]:
         with _LOCK:
             if not hasattr(self, "_cr"):
-                self._cr: dict[str, Any] = {"entries": {}, "heads": {}, "markers": set(), "notifications": {}}
+                self._cr: dict[str, Any] = {"entries": {}, "notifications": {}}
             return self._cr
 
     # -- audit trail --------------------------------------------------------------------------------
-    def audit_head(self, app_id: str) -> AuditEntry | None:
-        head: AuditEntry | None = self._case_tables()["heads"].get(app_id)
-        return head
+    outbox: list[DomainEvent]
 
-    def audit_has_event(self, app_id: str, event_id: str) -> bool:
-        return (app_id, event_id) in self._case_tables()["markers"]
-
-    def append_audit_entry(self, entry: AuditEntry) -> None:
+    def _record_events(self, app: Application, version: int, events: list[DomainEvent]) -> Application:
+        """What every writer of events does inside its change (the adapter's `_recorded`): the events
+        join the outbox and their entries the case's chain; the saved application carries the head."""
+        saved, entries = with_events(app, version, events)
         tables = self._case_tables()
         with _LOCK:
-            chain: dict[int, AuditEntry] = tables["entries"].setdefault(entry.application_id, {})
-            head = tables["heads"].get(entry.application_id)
-            if (entry.seq in chain or (entry.application_id, entry.event_id) in tables["markers"]
-                    or (head.seq if head else 0) != entry.seq - 1):
+            chain: dict[int, AuditEntry] = tables["entries"].setdefault(app.id, {})
+            if any(e.seq in chain for e in entries):
                 raise ConcurrentUpdate()
-            chain[entry.seq] = entry
-            tables["markers"].add((entry.application_id, entry.event_id))
-            tables["heads"][entry.application_id] = entry
+            chain.update({e.seq: e for e in entries})
+        self.outbox.extend(events)
+        return saved
 
     def list_audit_entries(self, app_id: str) -> list[AuditEntry]:
         chain = self._case_tables()["entries"].get(app_id, {})

@@ -38,6 +38,7 @@ class FakeVaultRecords:
     outbox: list[DomainEvent]
 
     _check_app: Callable[[str, int], None]  # FakeStore's
+    _record_events: Callable[[Application, int, list[DomainEvent]], Application]  # FakeCaseRecords'
 
     def _vault_tables(self) -> dict[str, dict]:
         if not hasattr(self, "_vt"):
@@ -50,9 +51,8 @@ class FakeVaultRecords:
         self._check_app(app.id, expected_version)
         if any((r.owner, r.id) in tables["access"] for r in access):
             raise ConcurrentUpdate()
-        saved = app.model_copy(update={"version": expected_version + 1})
+        saved = self._record_events(app, expected_version + 1, events)
         self.applications[app.id] = saved
-        self.outbox.extend(events)
         for entry in vault:
             tables["vault"].setdefault((entry.owner, entry.material, entry.sha256), entry)
         for record in access:

@@ -183,9 +183,8 @@ class FakeStore(FakeDeliveryRecords, FakeRateCounters, FakeStatisticsRecords, Fa
     def save_application_with_events(self, app: Application, expected_version: int,
                                      events: list[DomainEvent]) -> Application:
         self._check_app(app.id, expected_version)
-        saved = app.model_copy(update={"version": expected_version + 1})
+        saved = self._record_events(app, expected_version + 1, events)
         self.applications[app.id] = saved
-        self.outbox.extend(events)
         return copy.deepcopy(saved)
 
     def list_applications(self, owner_sub: str, limit: int, cursor: str | None) -> Page:
@@ -197,10 +196,9 @@ class FakeStore(FakeDeliveryRecords, FakeRateCounters, FakeStatisticsRecords, Fa
         self._check_app(app.id, expected_version)
         if any(t.id in self.tasks for t in tasks):
             raise ConcurrentUpdate()
-        saved = app.model_copy(update={"version": expected_version + 1})
+        saved = self._record_events(app, expected_version + 1, events)
         self.applications[app.id] = saved
         self.tasks.update({t.id: t for t in tasks})
-        self.outbox.extend(events)
         return copy.deepcopy(saved)
 
     def save_case(self, change: CaseChange) -> Application:
@@ -212,12 +210,11 @@ class FakeStore(FakeDeliveryRecords, FakeRateCounters, FakeStatisticsRecords, Fa
                 raise ConcurrentUpdate()
         if any(t.id in self.tasks for t in change.new_tasks) or {e.id for e in change.events} & self.outbox_ids:
             raise ConcurrentUpdate()
-        saved = app.model_copy(update={"version": app.version + 1})
+        saved = self._record_events(app, app.version + 1, change.events)
         self.applications[app.id] = saved
         for t in change.changed_tasks:
             self.tasks[t.id] = t.model_copy(update={"version": t.version + 1})
         self.tasks.update({t.id: copy.deepcopy(t) for t in change.new_tasks})
-        self.outbox.extend(change.events)
         for w in change.unwatch:
             self.deadline_watch.pop((w.deadline, w.task_id), None)
         for w in change.watch:
@@ -247,11 +244,10 @@ class FakeStore(FakeDeliveryRecords, FakeRateCounters, FakeStatisticsRecords, Fa
         current = self.tasks.get(task.id)
         if current is None or current.version != expected_task_version:
             raise ConcurrentUpdate()
-        saved_app = app.model_copy(update={"version": expected_app_version + 1})
+        saved_app = self._record_events(app, expected_app_version + 1, events)
         saved_task = task.model_copy(update={"version": expected_task_version + 1})
         self.applications[app.id] = saved_app
         self.tasks[task.id] = saved_task
-        self.outbox.extend(events)
         return copy.deepcopy(saved_app), copy.deepcopy(saved_task)
 
     def delivery_done(self, webhook_id: str) -> bool:

@@ -17,7 +17,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.applications import Application, ApplicationStatus, CaseChange, DeadlineWatch, DepartmentTask
+from ..domain.applications import (
+    Application,
+    ApplicationStatus,
+    CaseChange,
+    DeadlineWatch,
+    DepartmentTask,
+    with_events,
+)
 from ..domain.catalogue import ServiceItem
 from ..domain.departments import Department, Endpoint
 from ..domain.enterprises import AgentAuthorization, Enterprise
@@ -294,6 +301,14 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
         return _record(keys.outbox_event(event.application_id, event.id), "event", event.model_dump_json(),
                        extra={"expires_at": _n(int(time.time()) + OUTBOX_TTL_SECONDS)})
 
+    def _recorded(self, app: Application, expected_version: int,
+                  events: list[DomainEvent]) -> tuple[Application, list[dict[str, Any]]]:
+        """The application as this change saves it (next version, its audit chain's new head) and the
+        puts recording the change's events: each joins the outbox and, as its entry, the case's chain."""
+        saved, entries = with_events(app, expected_version + 1, events)
+        return saved, [*(self._new_put(self._event_record(e)) for e in events),
+                       *(self._new_put(self._audit_entry_record(x)) for x in entries)]
+
     def create_application(self, app: Application) -> None:
         try:  # with the open-applications counter of its item version (catalogue diff impact)
             self._transact([self._new_put(self._app_record(app))],
@@ -315,11 +330,8 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
         """The application and its outbox events in one transaction: a lost race writes neither."""
         if not events:
             return self.save_application(app, expected_version)
-        saved = app.model_copy(update={"version": expected_version + 1})
-        self._transact([
-            self._versioned_put(self._app_record(saved), expected_version),
-            *(self._new_put(self._event_record(e)) for e in events),
-        ])
+        saved, recorded = self._recorded(app, expected_version, events)
+        self._transact([self._versioned_put(self._app_record(saved), expected_version), *recorded])
         return saved
 
     def list_applications(self, owner_sub: str, limit: int, cursor: str | None) -> Page:
@@ -328,11 +340,11 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
 
     def accept_application(self, app: Application, expected_version: int, tasks: list[DepartmentTask],
                            events: list[DomainEvent]) -> Application:
-        saved = app.model_copy(update={"version": expected_version + 1})
+        saved, recorded = self._recorded(app, expected_version, events)
         self._transact([
             self._versioned_put(self._app_record(saved), expected_version),
             *(self._new_put(self._task_record(t)) for t in tasks),
-            *(self._new_put(self._event_record(e)) for e in events),
+            *recorded,
             *self._feed_puts(events),
         ])
         return saved
@@ -362,13 +374,13 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
 
     def decide_task(self, app: Application, expected_app_version: int, task: DepartmentTask,
                     expected_task_version: int, events: list[DomainEvent]) -> tuple[Application, DepartmentTask]:
-        saved_app = app.model_copy(update={"version": expected_app_version + 1})
+        saved_app, recorded = self._recorded(app, expected_app_version, events)
         saved_task = task.model_copy(update={"version": expected_task_version + 1})
         closed = saved_app.status is ApplicationStatus.DECIDED  # no longer open under its catalogue version
         self._transact([
             self._versioned_put(self._app_record(saved_app), expected_app_version),
             self._versioned_put(self._task_record(saved_task), expected_task_version),
-            *(self._new_put(self._event_record(e)) for e in events),
+            *recorded,
             *self._feed_puts(events),
         ], [self._open_counter(app.item_code, app.item_version, -1)] if closed else None)
         return saved_app, saved_task
@@ -377,14 +389,14 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
         """One case change in one transaction: every version read is checked, the events join the
         outbox, the deadline watch moves, and the open counter drops when the case leaves `OPEN`."""
         app = change.app
-        saved = app.model_copy(update={"version": app.version + 1})
+        saved, recorded = self._recorded(app, app.version, change.events)
         watched = {(w.deadline, w.task_id) for w in change.watch}
         puts = [
             self._versioned_put(self._app_record(saved), app.version),
             *(self._versioned_put(self._task_record(t.model_copy(update={"version": t.version + 1})), t.version)
               for t in change.changed_tasks),
             *(self._new_put(self._task_record(t)) for t in change.new_tasks),
-            *(self._new_put(self._event_record(e)) for e in change.events),
+            *recorded,
             *self._feed_puts(change.events),
             *({"Item": _record(keys.deadline_watch(w.deadline, w.task_id), "deadline_watch",
                                json.dumps(dataclasses.asdict(w)))} for w in change.watch),

@@ -48,7 +48,7 @@ class VaultRecords:
     _get: Callable[..., dict[str, Any] | None]
     _transact: Callable[..., None]
     _app_record: Callable[[Application], dict[str, Any]]
-    _event_record: Callable[[DomainEvent], dict[str, Any]]
+    _recorded: Callable[[Application, int, list[DomainEvent]], tuple[Application, list[dict[str, Any]]]]
     _versioned_put: Callable[[dict[str, Any], int], dict[str, Any]]
     _new_put: Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -71,10 +71,10 @@ class VaultRecords:
 
     def save_application_with_evidence(self, app: Application, expected_version: int, events: list[DomainEvent],
                                        vault: list[VaultEntry], access: list[AccessRecord]) -> Application:
-        saved = app.model_copy(update={"version": expected_version + 1})
+        saved, recorded = self._recorded(app, expected_version, events)
         self._transact([
             self._versioned_put(self._app_record(saved), expected_version),
-            *(self._new_put(self._event_record(e)) for e in events),
+            *recorded,
             *(self._access_put(r) for r in access),
         ], [self._vault_update(e) for e in vault])
         return saved

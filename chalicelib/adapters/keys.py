@@ -197,21 +197,13 @@ def deadline_watch(day: str, task_id: str) -> dict[str, str]:
     return {"pk": f"DEADLINE#{day}", "sk": task_id}
 
 
-# The case's audit trail (issue 4), under the application's partition: entry n, the head (a copy of
-# the last entry, moved in every append's transaction) and one marker per event already in the chain.
+# The case's audit trail (issue 4), under the application's partition: entry n (the chain's head is
+# kept on the application record itself, moved in the same transaction).
 def audit_entry(app_id: str, seq: int) -> dict[str, str]:
     return {"pk": f"APP#{app_id}", "sk": f"AUDIT#E#{seq:010d}"}
 
 
 AUDIT_ENTRY_PREFIX = "AUDIT#E#"
-
-
-def audit_head(app_id: str) -> dict[str, str]:
-    return {"pk": f"APP#{app_id}", "sk": "AUDIT#HEAD"}
-
-
-def audit_event(app_id: str, event_id: str) -> dict[str, str]:
-    return {"pk": f"APP#{app_id}", "sk": f"AUDIT#EVT#{event_id}"}
 
 
 def notification(app_id: str, position: str) -> dict[str, str]:

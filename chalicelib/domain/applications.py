@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .audit import AuditEntry, TrailHead, extend_trail
 from .calendar import deadline_after, working_days_between
 from .catalogue import ServiceItem
 from .checklist import answer_problems, answers_invalid, needed_materials
@@ -288,9 +289,21 @@ class Application(BaseModel):
     # the counter reaches this application only with it. Kept as a hash, bound to the application.
     counter_pass_hash: str | None = None
     counter_pass_expires_at: str | None = None
+    # The head of the case's audit chain, moved by the store with every change that records events.
+    trail: TrailHead | None = None
 
     def is_owned_by(self, principal: Principal) -> bool:
         return secrets.compare_digest(self.owner_sub, principal.sub)
+
+
+def with_events(app: Application, version: int, events: list[DomainEvent]) -> tuple[Application, list[AuditEntry]]:
+    """The application as a change saves it (version `version`, its audit chain extended by the change's
+    events) and the audit entries to write in the same transaction. Every event must be this case's."""
+    strays = [e.id for e in events if e.application_id != app.id]
+    if strays:
+        raise ValueError(f"events of another application in one change: {strays}")
+    head, entries = extend_trail(app.trail, events)
+    return app.model_copy(update={"version": version, "trail": head}), entries
 
 
 class DepartmentTask(BaseModel):

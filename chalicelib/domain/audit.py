@@ -3,8 +3,12 @@
 Entry n holds who acted (the principal's opaque subject, kind and binding), when, what (the event
 type and a SHA-256 digest of its data, never the data: it may hold personal details), under which
 catalogue version, the hash of entry n-1 and its own hash over all of that. Changing, removing or
-reordering an entry breaks the chain at a seq the verifier names. The chain's order is the order in
-which the stream appended the events (at-least-once, so not necessarily `occurred_at` order).
+reordering an entry breaks the chain at a seq the verifier names.
+
+The chain grows in the very transaction that records its events: the application carries the chain's
+head (`TrailHead`: the last seq and hash), every change to it is conditional on its version, so the
+entries are in the order the changes happened, each event is in the chain exactly once, and appending
+costs no request of its own (see `extend_trail`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +47,25 @@ class AuditEntry(BaseModel):
         return sha256_hex(canonical_json(self.model_dump(mode="json", exclude={"hash"})))
 
 
+class ChainHead(Protocol):
+    """What links the next entry: the last entry itself or the head the application keeps of it."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+
+class TrailHead(BaseModel):
+    """The head of a case's chain, kept on its application: the last entry's seq and hash."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int = Field(ge=1)
+    hash: str
+
+
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -51,7 +74,7 @@ def data_digest(data: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(data))
 
 
-def next_entry(event: DomainEvent, previous: AuditEntry | None, recorded_at: datetime) -> AuditEntry:
+def next_entry(event: DomainEvent, previous: ChainHead | None, recorded_at: datetime) -> AuditEntry:
     """The entry that appends `event` after `previous` (None: the first entry of the case)."""
     version = event.data.get("item_version")
     item_code = event.data.get("item_code")
@@ -64,6 +87,18 @@ def next_entry(event: DomainEvent, previous: AuditEntry | None, recorded_at: dat
         data_digest=data_digest(event.data), prev_hash=previous.hash if previous else GENESIS_HASH,
     )
     return entry.model_copy(update={"hash": entry.computed_hash()})
+
+
+def extend_trail(head: TrailHead | None, events: Sequence[DomainEvent]) -> tuple[TrailHead | None, list[AuditEntry]]:
+    """The entries that append `events` (in order) after `head`, and the new head. Called by the store
+    inside the transaction that writes the events, so an entry is recorded when its event is."""
+    entries: list[AuditEntry] = []
+    previous: ChainHead | None = head
+    for event in events:
+        entry = next_entry(event, previous, datetime.fromisoformat(event.occurred_at))
+        entries.append(entry)
+        previous = entry
+    return (TrailHead(seq=entries[-1].seq, hash=entries[-1].hash) if entries else head), entries
 
 
 # Why a chain is broken: a stable code and both languages; `{seq}` is the first broken entry.
@@ -100,9 +135,10 @@ def _broken(count: int, seq: int, code: str) -> ChainVerification:
                              message_zh=zh.format(seq=seq), message_en=en.format(seq=seq))
 
 
-def verify_chain(application_id: str, entries: Sequence[AuditEntry], head: AuditEntry | None) -> ChainVerification:
-    """Ok, or the first broken seq and why. `entries` are in storage (key) order; `head` is the copy of
-    the last entry written with every append, so a removed or rewritten last entry is found too."""
+def verify_chain(application_id: str, entries: Sequence[AuditEntry], head: ChainHead | None) -> ChainVerification:
+    """Ok, or the first broken seq and why. `entries` are in storage (key) order; `head` is what the
+    application recorded of the last entry with every append, so a removed or rewritten last entry is
+    found too."""
     count = len(entries)
     claimed = {e.seq for e in entries}
     expected_prev = GENESIS_HASH

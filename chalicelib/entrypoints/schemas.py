@@ -145,7 +145,7 @@ class ErrorBody(BaseModel):
 def application_view(app: Application) -> dict[str, Any]:
     """The applicant's view: no owner id, no storage keys."""
     doc = app.model_dump(mode="json", exclude={"owner_sub", "owner_kind", "version", "materials",
-                                               "counter_pass_hash"})
+                                               "counter_pass_hash", "trail"})
     # The verdict history by content stays internal: it is how re-uploads are recognised.
     doc["materials"] = [s.model_dump(mode="json", exclude={"key", "judged"}) for s in app.materials.values()]
     if app.case is not None:

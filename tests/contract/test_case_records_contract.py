@@ -1,6 +1,6 @@
 """The audit-trail and applicant-notification access patterns, one suite against the fake and the
-DynamoDB adapter (moto): conditional appends that never fork, redelivery markers, tampering found
-in what the table really holds, and the notifications' newest-first pages."""
+DynamoDB adapter (moto): entries written with their events, never forked by concurrent changes,
+tampering found in what the table really holds, and the notifications' newest-first pages."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.adapters import keys
-from chalicelib.domain.audit import AuditEntry, next_entry
+from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.notifications import Notification, notification_position
-from chalicelib.services.audit import read_trail, record_in_trail
+from chalicelib.services.audit import read_trail
 from tests.contract.conftest import TABLE
-from tests.fakes import FakeStore, fake_deps
+from tests.fakes import FakeStore
 from tests.unit.catalogue_samples import citizen, ready_application, single_item
 
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -28,13 +28,6 @@ def event(app_id: str, n: int = 0, type_: str = "onetrip.case.accepted") -> Doma
     return DomainEvent.raised(type_, T0 + timedelta(seconds=n), application_id=app_id, subject=f"cases/{app_id}",
                               recipients=["dept-a"], actor=citizen().actor(),
                               data={"application_id": app_id, "item_code": "T-SINGLE", "item_version": 1, "n": n})
-
-
-def entries_for(app_id: str, count: int) -> list[AuditEntry]:
-    out: list[AuditEntry] = []
-    for n in range(count):
-        out.append(next_entry(event(app_id, n), out[-1] if out else None, T0))
-    return out
 
 
 @pytest.fixture
@@ -67,50 +60,59 @@ def with_application(store):
     return app
 
 
-def deps_on(store):
-    deps = fake_deps()
-    deps.store = store
-    return deps
-
-
 # -- audit trail ------------------------------------------------------------------------------------
 
-def test_entries_are_appended_in_seq_order_with_head_and_markers(store):
-    app_id = new_id("app_")
-    assert store.audit_head(app_id) is None and store.list_audit_entries(app_id) == []
-    chain = entries_for(app_id, 12)  # more than 9: the keys must sort as numbers
-    for entry in chain:
-        store.append_audit_entry(entry)
-    assert store.list_audit_entries(app_id) == chain
-    assert store.audit_head(app_id) == chain[-1]
-    assert store.audit_has_event(app_id, chain[4].event_id) and not store.audit_has_event(app_id, "evt_other")
+def record(store, app_id: str, events: list[DomainEvent], retries: int = 0):
+    """One change of the application that raises `events` (the simplest writer of events); with
+    `retries`, re-read and try again on a lost race, as the services do."""
+    for attempt in range(retries + 1):
+        current = store.get_application(app_id)
+        try:
+            return store.save_application_with_events(current, current.version, events)
+        except ConcurrentUpdate:
+            if attempt == retries:
+                raise
+            time.sleep(0.001)
+    raise AssertionError("unreachable")
+
+
+def test_events_join_the_chain_in_the_change_that_records_them(store):
+    app = with_application(store)
+    assert store.list_audit_entries(app.id) == [] and app.trail is None
+    batches = [[event(app.id, n)] for n in range(5)] + [[event(app.id, 5 + n) for n in range(7)]]
+    for events in batches:
+        saved = record(store, app.id, events)
+    chain = store.list_audit_entries(app.id)  # 12 entries: the keys must sort as numbers
+    assert [e.event_id for e in chain] == [e.id for events in batches for e in events]
+    assert [e.seq for e in chain] == list(range(1, 13))
+    assert (saved.trail.seq, saved.trail.hash) == (12, chain[-1].hash)
+    assert store.get_application(app.id).trail == saved.trail
+    assert read_trail(store, app.id).verification.ok
     assert store.list_audit_entries(new_id("app_")) == []
 
 
-def test_a_taken_seq_a_stale_head_or_a_recorded_event_cancels_the_whole_append(store):
-    app_id = new_id("app_")
-    first, second = entries_for(app_id, 2)
-    store.append_audit_entry(first)
-    rival = next_entry(event(app_id, 9), first, T0)  # another event at seq 2
-    store.append_audit_entry(rival)
+def test_a_change_that_loses_its_race_writes_no_entry(store):
+    app = with_application(store)
+    record(store, app.id, [event(app.id, 0)])
+    stale = app  # version 0: the change above moved it on
     with pytest.raises(ConcurrentUpdate):
-        store.append_audit_entry(second)  # seq 2 is taken
-    third = next_entry(event(app_id, 7), rival, T0)
-    with pytest.raises(ConcurrentUpdate):
-        store.append_audit_entry(third.model_copy(update={"seq": 4}))  # the head is at 2, not 3
-    with pytest.raises(ConcurrentUpdate):
-        store.append_audit_entry(next_entry(event(app_id, 0).model_copy(update={"id": first.event_id}), rival, T0))
-    # Nothing of the cancelled appends was written: no entry, no marker, the head unmoved.
-    assert [e.event_id for e in store.list_audit_entries(app_id)] == [first.event_id, rival.event_id]
-    assert not store.audit_has_event(app_id, second.event_id) and not store.audit_has_event(app_id, third.event_id)
-    assert store.audit_head(app_id) == rival
+        store.save_application_with_events(stale, stale.version, [event(app.id, 1)])
+    assert [e.seq for e in store.list_audit_entries(app.id)] == [1]
+    assert store.get_application(app.id).trail.seq == 1
+
+
+def test_an_event_of_another_application_is_refused_before_anything_is_written(store):
+    app = with_application(store)
+    with pytest.raises(ValueError, match="another application"):
+        store.save_application_with_events(app, app.version, [event(app.id, 0), event(new_id("app_"), 1)])
+    assert store.list_audit_entries(app.id) == [] and store.get_application(app.id).version == app.version
 
 
 class _OneRequestAtATime:
     """moto (in-process and server alike) is not atomic across concurrent requests: its
     TransactWriteItems deep-copies the table to roll back on a failed condition and can so erase a
     write another thread made meanwhile. DynamoDB serializes each request; this gives moto that
-    guarantee back — and only that: the appenders still interleave between their requests."""
+    guarantee back — and only that: the writers still interleave between their requests."""
 
     def __init__(self, client) -> None:
         self._client, self._lock = client, threading.Lock()
@@ -124,38 +126,19 @@ class _OneRequestAtATime:
         return serialized
 
 
-def test_concurrent_appenders_on_one_case_never_fork_the_chain(store, request, monkeypatch):
+def test_concurrent_changes_to_one_case_never_fork_the_chain(store, request):
     if not isinstance(store, FakeStore):
         store = type(store)(_OneRequestAtATime(request.getfixturevalue("dynamodb_client")), TABLE)
     app = with_application(store)
-    deps = deps_on(store)
     events = [event(app.id, n) for n in range(24)]
-    append, lost = store.append_audit_entry, []
-
-    def counted_append(entry):
-        try:
-            append(entry)
-        except ConcurrentUpdate:
-            lost.append(entry.seq)
-            raise
-
-    read_head = store.audit_head
-
-    def slow_head(app_id):  # widen the window between reading the head and appending
-        head = read_head(app_id)
-        time.sleep(0.001)
-        return head
-
-    monkeypatch.setattr(store, "append_audit_entry", counted_append)
-    monkeypatch.setattr(store, "audit_head", slow_head)
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []
 
     def worker(k: int) -> None:
         barrier.wait()
         try:
-            for e in events[k % 3::3] + events:  # its share first, then everything again (redeliveries)
-                record_in_trail(deps, e)
+            for e in events[k::6]:
+                record(store, app.id, [e], retries=100)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -169,14 +152,12 @@ def test_concurrent_appenders_on_one_case_never_fork_the_chain(store, request, m
     assert trail.verification.ok, trail.verification
     assert [e.seq for e in trail.entries] == list(range(1, 25))
     assert sorted(e.event_id for e in trail.entries) == sorted(e.id for e in events)
-    assert lost  # appenders collided; each lost race was re-read and retried
 
 
 def test_tampering_with_the_stored_trail_is_found(store, tamper):
     app = with_application(store)
-    deps = deps_on(store)
     for n in range(4):
-        record_in_trail(deps, event(app.id, n))
+        record(store, app.id, [event(app.id, n)])
     assert read_trail(store, app.id).verification.ok
     entries = store.list_audit_entries(app.id)
 
@@ -190,6 +171,10 @@ def test_tampering_with_the_stored_trail_is_found(store, tamper):
     tamper(app.id, 4, entries[2])
     assert (read_trail(store, app.id).verification.broken_seq, read_trail(store, app.id).verification.code) == (
         3, "audit_entries_reordered")
+    tamper(app.id, 3, entries[2])
+    tamper(app.id, 4, None)  # the last entry removed: only the head on the application knows
+    assert (read_trail(store, app.id).verification.broken_seq, read_trail(store, app.id).verification.code) == (
+        4, "audit_entry_removed")
 
 
 # -- notifications ----------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.ids import new_id
-from chalicelib.services.audit import record_in_trail
 from infra.onetrip import audit_cli, cli
 from tests.fakes import fake_deps
 from tests.unit.catalogue_samples import FRIDAY, citizen, ready_application, single_item
@@ -17,10 +16,11 @@ def trail(length: int = 3):
     deps = fake_deps()
     app = ready_application(single_item())
     deps.store.create_application(app)
-    for n in range(length):
-        record_in_trail(deps, DomainEvent.raised(
+    for n in range(length):  # one change per event, each recording its event in the trail
+        current = deps.store.get_application(app.id)
+        deps.store.save_application_with_events(current, current.version, [DomainEvent.raised(
             "onetrip.case.accepted", FRIDAY + timedelta(seconds=n), application_id=app.id, subject="cases/x",
-            recipients=[], actor=citizen().actor(), data={"item_code": "T-SINGLE", "item_version": 1, "n": n}))
+            recipients=[], actor=citizen().actor(), data={"item_code": "T-SINGLE", "item_version": 1, "n": n})])
     return deps.store, app.id
 
 
