@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +63,9 @@ class GeneratedPartition:
     def item(self, position: int) -> dict[str, Any]:
         new = generated_id(self.prefix, position)
         item = {k: {"S": v["S"].replace(self.template_id, new)} if "S" in v else v for k, v in self.template.items()}
+        if "docz" in item:  # the compressed document holds the id too
+            text = zlib.decompress(item["docz"]["B"]).decode().replace(self.template_id, new)
+            item["docz"] = {"B": zlib.compress(text.encode(), 6)}
         if self.shard_key is not None:
             item["gsi1pk"] = {"S": self.shard_key(new)}
         return item

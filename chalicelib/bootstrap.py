@@ -12,6 +12,8 @@ from .config import Settings, get_settings
 
 if TYPE_CHECKING:
     from .adapters.jwt_verifier import IssuerRouter, JwtVerifier
+    from .adapters.sandbox import SandboxedInspector
+    from .domain.file_checks import ContentLimits, Finding
     from .services.deps import Deps
 
 _deps: Deps | None = None
@@ -58,7 +60,6 @@ def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = No
     from .adapters.identity_verifier import HttpsIdentityVerifier, ReferenceRegistryVerifier
     from .adapters.kms import KmsBlindIndex, KmsCipher
     from .adapters.s3 import S3FileStore
-    from .adapters.sandbox import SandboxedInspector
     from .adapters.sqs import SqsDeliveryQueue
     from .services.deps import Deps
 
@@ -87,7 +88,7 @@ def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = No
         blind_index=blind_index,
         identity_verifier=verifier,
         directory=CognitoDirectory(lambda: client("cognito-idp"), settings.user_pool_id),
-        inspector=SandboxedInspector(),
+        inspector=_LazyInspector(),
         notifier=_notifier(settings, client),
         alert_subscriptions=_alert_subscriptions(settings, client),
         applicant_notifier=_applicant_notifier(settings, client),
@@ -129,6 +130,20 @@ class _LazyClient:
         if self._client is None:
             self._client = self._build()
         return getattr(self._client, name)
+
+
+class _LazyInspector:
+    """Imports the file-check sandbox (fork, rlimits, ctypes: ~3 ms) only in the function that checks files."""
+
+    def __init__(self) -> None:
+        self._inspector: SandboxedInspector | None = None
+
+    def inspect(self, kind: str, data: bytes, limits: ContentLimits) -> list[Finding]:
+        if self._inspector is None:
+            from .adapters.sandbox import SandboxedInspector
+
+            self._inspector = SandboxedInspector()
+        return self._inspector.inspect(kind, data, limits)
 
 
 class _LazySender:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .domain.rate_limits import RateLimit, parse_limits
 
 
-class Settings(BaseModel):
+class Settings(BaseModel, defer_build=True):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     stage: str = "local"

@@ -35,6 +35,24 @@ class Page:
     cursor: str | None
 
 
+@dataclass(frozen=True)
+class Increment:
+    """One event's statistics: `deltas` added to `item_code`'s aggregate in each of `periods`."""
+
+    event_id: str
+    item_code: str
+    periods: tuple[str, ...]
+    deltas: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `record_projections` recorded now: event ids counted, notification ids recorded."""
+
+    counted: frozenset[str]
+    notified: frozenset[str]
+
+
 class Store(Protocol):
     # catalogue
     def put_item(self, item: ServiceItem) -> None: ...
@@ -140,13 +158,17 @@ class Store(Protocol):
     def list_audit_entries(self, app_id: str) -> list[AuditEntry]:
         """Every entry of the case's chain in key (seq) order, as stored."""
         ...
-    # the applicant's notifications (issue 4)
-    def put_notification(self, notification: Notification) -> bool:
-        """Record it unless its event's notification exists (the same `position`); True when this call
-        recorded it."""
+    # what the stream's projections record for a batch of events (issue 4, issue 9: one request a batch)
+    def record_projections(self, increments: list[Increment], notifications: list[Notification]) -> Recorded:
+        """Every increment once per event id (added to its item's aggregate in each period) and every
+        notification once per position, in as few transactions as the items allow (one for a usual
+        stream batch). What was there before (a redelivery) is left as it is and not in the result."""
         ...
+    # the applicant's notifications (issue 4)
     def get_notification(self, app_id: str, position: str) -> Notification | None: ...
-    def mark_notification_sent(self, app_id: str, position: str, sent_at: str) -> None: ...
+    def mark_notification_sent(self, sent: Notification) -> None:
+        """Replace the recorded notification with its sent copy (`delivery: sent`, `sent_at`)."""
+        ...
     def list_notifications(self, app_id: str, limit: int, cursor: str | None) -> Page:
         """The application's notifications, newest first."""
         ...
@@ -158,11 +180,6 @@ class Store(Protocol):
         (TTL) at `expires_at`."""
         ...
     # statistics (issue 4): aggregates the stream keeps per item and period; read without scanning
-    def add_statistics(self, event_id: str, periods: tuple[str, ...], item_code: str,
-                       deltas: dict[str, int]) -> bool:
-        """Add `deltas` to the item's aggregate in each period, atomically and once per event id: the
-        same event id again adds nothing and returns False."""
-        ...
     def list_statistics(self, period: str) -> list[ItemAggregate]:
         """Every item's aggregate of one period (one Query on the period's partition)."""
         ...

@@ -1,14 +1,16 @@
 """The statistics part of the fake store (mixed into `tests.fakes.FakeStore`); the contract suite
 tests/contract/test_statistics_store_contract.py holds it to the DynamoDB adapter's behaviour.
 
-A lock stands for DynamoDB's atomic transaction: the marker check and every increment happen as one
-step, so threads adding at once lose nothing and a redelivered event adds nothing."""
+A lock stands for DynamoDB's atomic transaction (`record_projections` in fake_case_records.py holds
+it): the marker check and every increment happen as one step, so threads adding at once lose nothing
+and a redelivered event adds nothing."""
 
 from __future__ import annotations
 
 import threading
 
 from chalicelib.domain.statistics import COUNTERS, ItemAggregate
+from chalicelib.ports import Increment
 
 _CREATE = threading.Lock()
 
@@ -21,18 +23,17 @@ class FakeStatisticsRecords:
                     threading.Lock(), {}, set())
         return self._stats
 
-    def add_statistics(self, event_id: str, periods: tuple[str, ...], item_code: str,
-                       deltas: dict[str, int]) -> bool:
-        lock, aggregates, applied = self._stats_tables()
-        with lock:
-            if event_id in applied:
-                return False
-            applied.add(event_id)
-            for period in periods:
-                counters = aggregates.setdefault((period, item_code), {})
-                for name, delta in deltas.items():
-                    counters[name] = counters.get(name, 0) + delta
-            return True
+    def _add_increment(self, increment: Increment) -> bool:
+        """Once per event id; the caller holds the statistics lock (record_projections)."""
+        _, aggregates, applied = self._stats_tables()
+        if increment.event_id in applied:
+            return False
+        applied.add(increment.event_id)
+        for period in increment.periods:
+            counters = aggregates.setdefault((period, increment.item_code), {})
+            for name, delta in increment.deltas.items():
+                counters[name] = counters.get(name, 0) + delta
+        return True
 
     def list_statistics(self, period: str) -> list[ItemAggregate]:
         lock, aggregates, _ = self._stats_tables()

@@ -38,9 +38,11 @@ from .dynamodb_alerts import AlertContactRecords
 from .dynamodb_audit import AuditRecords
 from .dynamodb_delivery import DeliveryRecords
 from .dynamodb_notifications import NotificationRecords
+from .dynamodb_projections import ProjectionRecords
 from .dynamodb_rate import RateCounterRecords
 from .dynamodb_statistics import StatisticsRecords
 from .dynamodb_vault import VaultRecords
+from .records import compressed_doc
 from .records import doc as _doc
 from .records import n as _n
 from .records import s as _s
@@ -54,9 +56,10 @@ _VERSION_CACHE_MAX = 512  # pinned catalogue versions kept by a warm container
 
 
 def _record(key: dict[str, str], type_: str, doc: str, *, version: int = 0,
-            gsi: tuple[str, str] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+            gsi: tuple[str, str] | None = None, extra: dict[str, Any] | None = None,
+            compress: bool = False) -> dict[str, Any]:
     item: dict[str, Any] = {k: _s(v) for k, v in key.items()}
-    item.update(type=_s(type_), version=_n(version), doc=_s(doc))
+    item.update(type=_s(type_), version=_n(version), **(compressed_doc(doc) if compress else {"doc": _s(doc)}))
     if gsi is not None:
         item.update(gsi1pk=_s(gsi[0]), gsi1sk=_s(gsi[1]))
     item.update(extra or {})
@@ -87,6 +90,7 @@ def decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
 
 
 class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditRecords, NotificationRecords,
+                  ProjectionRecords,
                   VaultRecords, AlertContactRecords):
     def __init__(self, client: Any, table_name: str) -> None:
         self._db = client
@@ -291,11 +295,12 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
     # -- applications and cases -------------------------------------------------------------------
     def _app_record(self, app: Application) -> dict[str, Any]:
         return _record(keys.application(app.id), "application", app.model_dump_json(), version=app.version,
-                       gsi=(keys.owner_index(app.owner_sub), app.id))
+                       gsi=(keys.owner_index(app.owner_sub), app.id), compress=True)
 
     def _task_record(self, task: DepartmentTask) -> dict[str, Any]:
         return _record(keys.task(task.id), "task", task.model_dump_json(), version=task.version,
-                       gsi=(keys.inbox_shard(task.department, task.id), keys.inbox_sort(task.status.value, task.id)))
+                       gsi=(keys.inbox_shard(task.department, task.id), keys.inbox_sort(task.status.value, task.id)),
+                       compress=True)
 
     def _event_record(self, event: DomainEvent) -> dict[str, Any]:
         return _record(keys.outbox_event(event.application_id, event.id), "event", event.model_dump_json(),
@@ -305,8 +310,8 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
                   events: list[DomainEvent]) -> tuple[Application, list[dict[str, Any]]]:
         """The application as this change saves it (next version, its audit chain's new head) and the
         puts recording the change's events: each joins the outbox and, as its entry, the case's chain."""
-        saved, entries = with_events(app, expected_version + 1, events)
-        return saved, [*(self._new_put(self._event_record(e)) for e in events),
+        saved, stamped, entries = with_events(app, expected_version + 1, events)
+        return saved, [*(self._new_put(self._event_record(e)) for e in stamped),
                        *(self._new_put(self._audit_entry_record(x)) for x in entries)]
 
     def create_application(self, app: Application) -> None:

@@ -24,6 +24,7 @@ from ..domain.events import DomainEvent
 from ..domain.task_desk import TaskComment
 from ..ports import OutboundMessage, Page
 from . import keys
+from .records import compressed_doc
 from .records import doc as _doc
 from .records import n as _n
 from .records import s as _s
@@ -121,9 +122,10 @@ class DeliveryRecords:
         saved = delivery.model_copy(update={"version": 0 if expected_version is None else expected_version + 1})
         doc = saved.model_dump(mode="json", exclude={"version"})
         # `status` at the top level: the delivery log's `?status=` filter reads it. A PutItem of the whole
-        # record (its attempt log inside) is one write per attempt's outcome.
+        # record (its attempt log inside) is one write per attempt's outcome; compressed, because the
+        # record is written into the department's delivery-log index too and billed per started KB.
         item = {**{k: _s(v) for k, v in keys.delivery(delivery.webhook_id).items()},
-                "type": _s("delivery_state"), "version": _n(saved.version), "doc": _s(json.dumps(doc)),
+                "type": _s("delivery_state"), "version": _n(saved.version), **compressed_doc(json.dumps(doc)),
                 "status": _s(saved.status.value), "gsi1pk": _s(keys.deliveries_index(saved.department)),
                 "gsi1sk": _s(f"{saved.created_at}#{saved.webhook_id}"),
                 "expires_at": _n(int(time.time()) + DELIVERY_TTL_SECONDS)}

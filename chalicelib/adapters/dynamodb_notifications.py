@@ -44,35 +44,34 @@ def _decode(cursor: str | None, app_id: str) -> dict[str, Any] | None:
     return {k: _s(v) for k, v in flat.items()}
 
 
+def notification_put(table: str, notification: Notification) -> dict[str, Any]:
+    """The put that records an event's notification unless it is there (a redelivered event)."""
+    return {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
+        **_key(keys.notification(notification.application_id, notification.position)),
+        "type": _s("notification"), "version": {"N": "0"}, "doc": _s(notification.model_dump_json())}}}
+
+
 class NotificationRecords:
     _db: Any
     _table: str
-
-    def put_notification(self, notification: Notification) -> bool:
-        try:
-            self._db.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)", Item={
-                **_key(keys.notification(notification.application_id, notification.position)),
-                "type": _s("notification"), "version": {"N": "0"}, "doc": _s(notification.model_dump_json())})
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
 
     def get_notification(self, app_id: str, position: str) -> Notification | None:
         rec = self._db.get_item(TableName=self._table, Key=_key(keys.notification(app_id, position)),
                                 ConsistentRead=True).get("Item")
         return Notification.model_validate(_doc(rec)) if rec else None
 
-    def mark_notification_sent(self, app_id: str, position: str, sent_at: str) -> None:
-        current = self.get_notification(app_id, position)
-        if current is None:
-            return
-        sent = current.model_copy(update={"delivery": "sent", "sent_at": sent_at})
-        self._db.update_item(TableName=self._table, Key=_key(keys.notification(app_id, position)),
-                             UpdateExpression="SET #d = :d", ExpressionAttributeNames={"#d": "doc"},
-                             ExpressionAttributeValues={":d": _s(sent.model_dump_json())},
-                             ConditionExpression="attribute_exists(pk)")
+    def mark_notification_sent(self, sent: Notification) -> None:
+        """One conditional UpdateItem with the sent copy (the caller holds the recorded notification); a
+        notification that is not recorded stays unrecorded."""
+        try:
+            self._db.update_item(TableName=self._table,
+                                 Key=_key(keys.notification(sent.application_id, sent.position)),
+                                 UpdateExpression="SET #d = :d", ExpressionAttributeNames={"#d": "doc"},
+                                 ExpressionAttributeValues={":d": _s(sent.model_dump_json())},
+                                 ConditionExpression="attribute_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def list_notifications(self, app_id: str, limit: int, cursor: str | None) -> Page:
         # One more than asked: a cursor only when there is a next page (never an empty last page).

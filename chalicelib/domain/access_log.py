@@ -23,7 +23,7 @@ class AccessAction(StrEnum):
     DEPARTMENT_READ = "department_read"  # a department read the case's materials (links issued)
 
 
-class AccessedMaterial(BaseModel):
+class AccessedMaterial(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
@@ -33,7 +33,7 @@ class AccessedMaterial(BaseModel):
     reused_from: str | None = None
 
 
-class ConsentReceipt(BaseModel):
+class ConsentReceipt(BaseModel, defer_build=True):
     """What the applicant agreed to, in the words shown, and when (PIPL Art. 14: informed, explicit)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,7 +44,7 @@ class ConsentReceipt(BaseModel):
     statement_en: str
 
 
-class AccessRecord(BaseModel):
+class AccessRecord(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str

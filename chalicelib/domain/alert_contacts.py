@@ -22,7 +22,7 @@ class ContactProtocol(StrEnum):
     SMS = "sms"
 
 
-class AlertContact(BaseModel):
+class AlertContact(BaseModel, defer_build=True):
     """One subscribed contact and the departments it hears (`subscription`: the topic's subscription)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -24,7 +24,7 @@ from .catalogue import ServiceItem
 from .checklist import answer_problems, answers_invalid, needed_materials
 from .conditions import validate_answers
 from .errors import Conflict, Forbidden, Problem, ValidationFailed
-from .events import DomainEvent
+from .events import CaseContext, DomainEvent
 from .identity import AssuranceLevel, VerifiedIdentity
 from .ids import new_id
 from .lifecycle import Action, ApplicationStatus, move, require
@@ -61,7 +61,7 @@ class TaskKind(StrEnum):
     RECTIFICATION = "rectification"  # 整改: opened by a dissatisfied rating
 
 
-class MaterialSlot(BaseModel):
+class MaterialSlot(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
 
     code: str
@@ -97,7 +97,7 @@ class MaterialSlot(BaseModel):
                     None)
 
 
-class JudgedContent(BaseModel):
+class JudgedContent(BaseModel, defer_build=True):
     """One verdict on one content in one slot: the same bytes uploaded again get it without a second
     verification (content identity by SHA-256; the spec is the slot's, pinned for the application)."""
 
@@ -111,7 +111,7 @@ class JudgedContent(BaseModel):
     notices: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Reason(BaseModel):
+class Reason(BaseModel, defer_build=True):
     """A department's reason for a decision, in both languages."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -121,7 +121,7 @@ class Reason(BaseModel):
     message_en: str = Field(min_length=1, max_length=500)
 
 
-class ResultFile(BaseModel):
+class ResultFile(BaseModel, defer_build=True):
     """A result document (证照, 决定书) a department attached to its decision, sealed in S3."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -135,7 +135,7 @@ class ResultFile(BaseModel):
     e_certificate: bool = False
 
 
-class TaskRef(BaseModel):
+class TaskRef(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
 
     task_id: str
@@ -153,7 +153,7 @@ class TaskRef(BaseModel):
     result: ResultFile | None = None
 
 
-class SupplementItem(BaseModel):
+class SupplementItem(BaseModel, defer_build=True):
     """One thing a department needs supplemented: a material or a form field, why, in both languages."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -170,7 +170,7 @@ class SupplementItem(BaseModel):
         return f"material:{self.material}" if self.material else f"field:{self.field}"
 
 
-class SupplementRequest(BaseModel):
+class SupplementRequest(BaseModel, defer_build=True):
     """One department's request in one round (补正告知): everything it needs, at once."""
 
     model_config = ConfigDict(extra="forbid")
@@ -183,7 +183,7 @@ class SupplementRequest(BaseModel):
     resubmitted_at: str | None = None
 
 
-class Visit(BaseModel):
+class Visit(BaseModel, defer_build=True):
     """One trip the applicant made in person, recorded by window staff or a terminal."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -194,7 +194,7 @@ class Visit(BaseModel):
     reason: str
 
 
-class Issuance(BaseModel):
+class Issuance(BaseModel, defer_build=True):
     """How the result reached the applicant (送达): download, mail or pick-up, and when."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -206,7 +206,7 @@ class Issuance(BaseModel):
     office: str | None = None
 
 
-class Rating(BaseModel):
+class Rating(BaseModel, defer_build=True):
     """好差评: five levels, 5 = 非常满意, 1 = 非常不满意; ≤ 2 opens a rectification."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -217,7 +217,7 @@ class Rating(BaseModel):
     rectification_task_id: str | None = None
 
 
-class CaseRecord(BaseModel):
+class CaseRecord(BaseModel, defer_build=True):
     """What acceptance fixes for life: number, clock, catalogue version and the verified applicant."""
 
     model_config = ConfigDict(extra="forbid")
@@ -257,7 +257,7 @@ class CaseRecord(BaseModel):
         return [s for s in self.supplements if s.resubmitted_at is None]
 
 
-class Application(BaseModel):
+class Application(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -296,17 +296,22 @@ class Application(BaseModel):
         return secrets.compare_digest(self.owner_sub, principal.sub)
 
 
-def with_events(app: Application, version: int, events: list[DomainEvent]) -> tuple[Application, list[AuditEntry]]:
-    """The application as a change saves it (version `version`, its audit chain extended by the change's
-    events) and the audit entries to write in the same transaction. Every event must be this case's."""
+def with_events(app: Application, version: int,
+                events: list[DomainEvent]) -> tuple[Application, list[DomainEvent], list[AuditEntry]]:
+    """What a change that raises `events` writes, in one transaction: the application as saved (version
+    `version`, its audit chain extended), the events stamped with their case's context for the stream's
+    projections, and their audit entries. Every event must be this case's."""
     strays = [e.id for e in events if e.application_id != app.id]
     if strays:
         raise ValueError(f"events of another application in one change: {strays}")
     head, entries = extend_trail(app.trail, events)
-    return app.model_copy(update={"version": version, "trail": head}), entries
+    saved = app.model_copy(update={"version": version, "trail": head})
+    context = CaseContext(owner_sub=app.owner_sub, item_code=app.item_code, item_version=app.item_version,
+                          case_number=saved.case.case_number if saved.case is not None else None)
+    return saved, [e.model_copy(update={"context": context}) for e in events], entries
 
 
-class DepartmentTask(BaseModel):
+class DepartmentTask(BaseModel, defer_build=True):
     """One department's share of a case (部门任务); a joint item has one per department."""
 
     model_config = ConfigDict(extra="forbid")

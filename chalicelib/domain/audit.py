@@ -26,7 +26,7 @@ from .events import DomainEvent
 GENESIS_HASH = "0" * 64
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     application_id: str
@@ -57,7 +57,7 @@ class ChainHead(Protocol):
     def hash(self) -> str: ...
 
 
-class TrailHead(BaseModel):
+class TrailHead(BaseModel, defer_build=True):
     """The head of a case's chain, kept on its application: the last entry's seq and hash."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -117,7 +117,7 @@ BREAKS: dict[str, tuple[str, str]] = {
 }
 
 
-class ChainVerification(BaseModel):
+class ChainVerification(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ok: bool

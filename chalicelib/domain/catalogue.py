@@ -67,7 +67,7 @@ class FieldType(StrEnum):
     DATE = "date"
 
 
-class Choice(BaseModel):
+class Choice(BaseModel, defer_build=True):
     model_config = _Frozen
 
     value: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -75,7 +75,7 @@ class Choice(BaseModel):
     label_en: TextEn
 
 
-class FormField(BaseModel):
+class FormField(BaseModel, defer_build=True):
     """One typed field of the application form; conditions are written over these."""
 
     model_config = _Frozen
@@ -104,7 +104,7 @@ class FormField(BaseModel):
         return self
 
 
-class ObtainableFrom(BaseModel):
+class ObtainableFrom(BaseModel, defer_build=True):
     """Where the bus fetches a material itself (数据跑路), so the applicant need not upload it."""
 
     model_config = _Frozen
@@ -119,7 +119,7 @@ class ObtainableFrom(BaseModel):
         return self
 
 
-class MaterialSpec(BaseModel):
+class MaterialSpec(BaseModel, defer_build=True):
     """One material (材料) an item requires: exact name, form, accepted file types and size limit.
 
     `required` materials are always needed; a material with a `condition` is needed when the
@@ -172,7 +172,7 @@ class MaterialSpec(BaseModel):
         return self.obtainable_from is not None
 
 
-class Fee(BaseModel):
+class Fee(BaseModel, defer_build=True):
     model_config = _Frozen
 
     name_zh: TextZh
@@ -181,14 +181,14 @@ class Fee(BaseModel):
     basis_zh: str | None = Field(default=None, max_length=300)
 
 
-class LegalBasis(BaseModel):
+class LegalBasis(BaseModel, defer_build=True):
     model_config = _Frozen
 
     title_zh: str = Field(min_length=1, max_length=200, description="法律法规名称")
     article: str | None = Field(default=None, max_length=100, description="条款, e.g. 第十四条")
 
 
-class Prerequisite(BaseModel):
+class Prerequisite(BaseModel, defer_build=True):
     """Something that must be done first (前置条件), told up front: another item or a plain condition."""
 
     model_config = _Frozen
@@ -199,7 +199,7 @@ class Prerequisite(BaseModel):
     condition: Condition | None = None
 
 
-class Stage(BaseModel):
+class Stage(BaseModel, defer_build=True):
     """One stage of a multi-stage item (e.g. 立项 → 供地 → 施工许可 → 竣工验收)."""
 
     model_config = _Frozen
@@ -212,7 +212,7 @@ class Stage(BaseModel):
     public_notice_days: int = Field(default=0, ge=0, le=60, description="公示期, calendar days")
 
 
-class ResultDocument(BaseModel):
+class ResultDocument(BaseModel, defer_build=True):
     model_config = _Frozen
 
     name_zh: TextZh
@@ -220,7 +220,7 @@ class ResultDocument(BaseModel):
     e_certificate: bool = False
 
 
-class NotificationText(BaseModel):
+class NotificationText(BaseModel, defer_build=True):
     """What the applicant is told on one event, in both languages, with `{placeholder}`s (see
     `domain.notifications.PLACEHOLDERS`; the linter checks them per event)."""
 
@@ -238,7 +238,7 @@ class NotificationText(BaseModel):
         return text
 
 
-class ServiceItem(BaseModel):
+class ServiceItem(BaseModel, defer_build=True):
     """One version of one service item (事项) — a draft or a published version."""
 
     model_config = _Frozen

@@ -33,7 +33,7 @@ class CertificateSource(StrEnum):
     CASE_RESULT = "case_result"  # the result document of a decided case, marked e_certificate
 
 
-class Certificate(BaseModel):
+class Certificate(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str

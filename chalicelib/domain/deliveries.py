@@ -38,7 +38,7 @@ MAX_RETRY_AFTER_SECONDS = 86400
 DUE_SHARDS = 4
 
 
-class DeliveryMessage(BaseModel):
+class DeliveryMessage(BaseModel, defer_build=True):
     """The body of one delivery queue message (built once by `dispatch`, carried through retries)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -57,7 +57,7 @@ class DeliveryMessage(BaseModel):
         return self.model_copy(update=changes)
 
 
-class DeliveryAttempt(BaseModel):
+class DeliveryAttempt(BaseModel, defer_build=True):
     """One attempt, as the delivery log shows it: when, how long, what came back."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,7 +77,7 @@ class DeliveryAttempt(BaseModel):
 ATTEMPTS_IN_RECORD = 100
 
 
-class Delivery(BaseModel):
+class Delivery(BaseModel, defer_build=True):
     """The state record of one webhook (`DLV#<webhook-id>`), read by the department and admins, with the
     log of its attempts: an attempt's outcome and its log entry are one write."""
 
@@ -164,7 +164,7 @@ def retry_delay(attempt: int, schedule: tuple[int, ...], jitter: float, retry_af
     return max(0, round(delay))
 
 
-class EndpointHealth(BaseModel):
+class EndpointHealth(BaseModel, defer_build=True):
     """The circuit breaker of one endpoint: after `threshold` failures in a row it opens for a
     cool-down, during which attempts are deferred without a request (a dead endpoint costs the
     others nothing); the first attempt after the cool-down is the probe."""

@@ -31,7 +31,7 @@ class EndpointState(StrEnum):
     DISABLED = "disabled"
 
 
-class Office(BaseModel):
+class Office(BaseModel, defer_build=True):
     """A town office (乡镇便民服务中心) of a department: where applicants can also be served."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,7 +48,7 @@ class Office(BaseModel):
         return any(region_code.startswith(code) for code in self.region_codes)
 
 
-class Department(BaseModel):
+class Department(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: Code
@@ -61,7 +61,7 @@ class Department(BaseModel):
     offices: tuple[Office, ...] = Field(default=(), max_length=200)
 
 
-class RetiringSecret(BaseModel):
+class RetiringSecret(BaseModel, defer_build=True):
     """A replaced signing secret that still signs until `until` (rotation without downtime)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -70,7 +70,7 @@ class RetiringSecret(BaseModel):
     until: str  # ISO 8601, UTC
 
 
-class Endpoint(BaseModel):
+class Endpoint(BaseModel, defer_build=True):
     """A department's webhook endpoint."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

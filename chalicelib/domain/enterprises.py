@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 WILDCARD_ITEMS = "*"
 
 
-class Enterprise(BaseModel):
+class Enterprise(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
@@ -30,7 +30,7 @@ class Enterprise(BaseModel):
                 "registered_at": self.registered_at}
 
 
-class AgentAuthorization(BaseModel):
+class AgentAuthorization(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enterprise_id: str

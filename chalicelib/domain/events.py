@@ -14,7 +14,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from .ids import new_id
 
 
-class DomainEvent(BaseModel):
+class CaseContext(BaseModel, defer_build=True):
+    """Stamped on an outbox event by the store, from the application the change saved: what the
+    stream's projections need (whose case, under which catalogue version) without reading the
+    application back. Never sent in a webhook body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner_sub: str
+    item_code: str
+    item_version: int
+    case_number: str | None = None
+
+
+class DomainEvent(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
@@ -28,6 +41,7 @@ class DomainEvent(BaseModel):
     # (department, office or location) — or {"kind": "system"} for the bus's own sweeps. Never sent
     # in a webhook body.
     actor: dict[str, str] = Field(default_factory=dict)
+    context: CaseContext | None = None
 
     @classmethod
     def raised(cls, type_: str, now: datetime, *, application_id: str, subject: str,

@@ -102,7 +102,7 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
-class VerifiedIdentity(BaseModel):
+class VerifiedIdentity(BaseModel, defer_build=True):
     """What the bus knows about an applicant after real-name verification. Only masked values are
     readable; the full ID number exists solely as KMS ciphertext."""
 

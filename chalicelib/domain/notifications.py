@@ -81,7 +81,7 @@ def render(template: str, values: Mapping[str, str]) -> str | None:
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
-class Notification(BaseModel):
+class Notification(BaseModel, defer_build=True):
     """One notification of one event to the applicant; its id follows the event's (one per event)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

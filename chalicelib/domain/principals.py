@@ -67,7 +67,7 @@ KIND_SCOPES: dict[PrincipalKind, frozenset[Scope]] = {
 RESOURCE_SERVER = "onetrip/"
 
 
-class Principal(BaseModel):
+class Principal(BaseModel, defer_build=True):
     model_config = ConfigDict(frozen=True)
 
     sub: str

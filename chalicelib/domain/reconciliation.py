@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .catalogue import ServiceItem
 
 
-class ProvincialItem(BaseModel):
+class ProvincialItem(BaseModel, defer_build=True):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_code: str = Field(min_length=1, max_length=64)

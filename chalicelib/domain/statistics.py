@@ -54,7 +54,7 @@ class ItemAggregate:
 
 
 # -- what each event adds ----------------------------------------------------------------------------
-class _Case(BaseModel):
+class _Case(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="ignore")
     item_code: str = Field(pattern=_ITEM_CODE.pattern)
 

@@ -19,7 +19,7 @@ TASK_STATUSES = tuple(s.value for s in TaskStatus)
 MAX_COMMENT_CHARS = 2000
 
 
-class TaskComment(BaseModel):
+class TaskComment(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str

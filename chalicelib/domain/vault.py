@@ -29,7 +29,7 @@ def owner_of(app: Application) -> str:
     return f"sub:{app.owner_sub}"
 
 
-class VaultEntry(BaseModel):
+class VaultEntry(BaseModel, defer_build=True):
     """One verified content of one material, kept for its owner (idempotent per owner, code and SHA-256)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -18,7 +18,7 @@ from .http import api_route
 audit_api = Blueprint(__name__)
 
 
-class CaseAuditTrail(BaseModel):
+class CaseAuditTrail(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
 
     application_id: str

@@ -18,7 +18,7 @@ from .http import api_route, page_params
 case_events = Blueprint(__name__)
 
 
-class NotificationView(BaseModel):
+class NotificationView(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -31,7 +31,7 @@ class NotificationView(BaseModel):
     delivery: str
 
 
-class NotificationPage(BaseModel):
+class NotificationPage(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
 
     items: list[NotificationView]

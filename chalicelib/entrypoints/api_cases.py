@@ -24,20 +24,20 @@ WINDOW = frozenset({PrincipalKind.WINDOW_STAFF})
 COUNTER = frozenset({PrincipalKind.WINDOW_STAFF, PrincipalKind.TERMINAL})
 
 
-class SupplementRequestBody(BaseModel):
+class SupplementRequestBody(BaseModel, defer_build=True):
     model_config = Strict
     items: list[SupplementItem] = Field(min_length=1, max_length=50,
                                         description="everything needed, at once (一次性告知)")
 
 
-class IssueResultBody(BaseModel):
+class IssueResultBody(BaseModel, defer_build=True):
     model_config = Strict
     method: Literal["download", "mail", "pickup"]
     address: str | None = Field(default=None, min_length=5, max_length=300, description="mail only; kept encrypted")
     office: str | None = Field(default=None, max_length=64, description="pick-up only")
 
 
-class RatingBody(BaseModel):
+class RatingBody(BaseModel, defer_build=True):
     model_config = Strict
     level: int = Field(ge=1, le=5, description="5 非常满意 … 1 非常不满意; ≤ 2 opens a rectification")
     comment: str | None = Field(default=None, max_length=500)
@@ -46,39 +46,39 @@ class RatingBody(BaseModel):
 PASS_CODE = Field(pattern=r"^[A-Za-z0-9]{8}$", description="the counter pass the applicant shows")
 
 
-class CounterBody(BaseModel):
+class CounterBody(BaseModel, defer_build=True):
     model_config = Strict
     pass_code: str = PASS_CODE
 
 
-class VisitBody(BaseModel):
+class VisitBody(BaseModel, defer_build=True):
     model_config = Strict
     pass_code: str = PASS_CODE
     reason: Literal[VISIT_REASONS]  # type: ignore[valid-type]
 
 
-class RefusalBody(BaseModel):
+class RefusalBody(BaseModel, defer_build=True):
     model_config = Strict
     pass_code: str = PASS_CODE
     reasons: list[Reason] = Field(min_length=1, max_length=50)
 
 
-class CounterPass(BaseModel):
+class CounterPass(BaseModel, defer_build=True):
     code: str
     expires_at: str
 
 
-class RectificationBody(BaseModel):
+class RectificationBody(BaseModel, defer_build=True):
     model_config = Strict
     note: str = Field(min_length=1, max_length=2000)
 
 
-class ResultUploadBody(BaseModel):
+class ResultUploadBody(BaseModel, defer_build=True):
     model_config = Strict
     content_type: Literal["application/pdf"]
 
 
-class ResultUploadTicket(BaseModel):
+class ResultUploadTicket(BaseModel, defer_build=True):
     upload_id: str
     url: str
     fields: dict[str, str]
@@ -86,7 +86,7 @@ class ResultUploadTicket(BaseModel):
     max_size_bytes: int
 
 
-class ResultView(BaseModel):
+class ResultView(BaseModel, defer_build=True):
     application: ApplicationView
     documents: list[dict[str, Any]]
 

@@ -19,7 +19,7 @@ certificates_api = Blueprint(__name__)
 ISSUERS = frozenset({PrincipalKind.DEPARTMENT, PrincipalKind.ADMIN})
 
 
-class RegisterCertificate(BaseModel):
+class RegisterCertificate(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: str = Field(max_length=100, description="the certificate type material specs name, e.g. 营业执照")
     number: str = Field(max_length=100, description="the certificate's number (kept encrypted, shown masked)")
@@ -34,7 +34,7 @@ class RegisterCertificate(BaseModel):
     signature_algorithm: str | None = Field(default=None, max_length=40, description="e.g. SM2-with-SM3")
 
 
-class CertificateView(BaseModel):
+class CertificateView(BaseModel, defer_build=True):
     id: str
     type: str
     holder_kind: str

@@ -21,28 +21,28 @@ AGENTS = frozenset({PrincipalKind.ENTERPRISE_AGENT})
 GRANTORS = frozenset({PrincipalKind.ADMIN, PrincipalKind.CITIZEN})
 
 
-class RegisterEnterprise(BaseModel):
+class RegisterEnterprise(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     credit_code: str = Field(max_length=32)
     name_zh: str = Field(min_length=1, max_length=200)
     legal_representative_id_number: str | None = Field(default=None, max_length=32)
 
 
-class AuthorizeAgent(BaseModel):
+class AuthorizeAgent(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     agent_sub: str = Field(min_length=1, max_length=128)
     items: list[str] = Field(min_length=1, max_length=200, description='item codes, or ["*"] for every item')
     valid_until: date
 
 
-class EnterpriseView(BaseModel):
+class EnterpriseView(BaseModel, defer_build=True):
     id: str
     name_zh: str
     credit_code_masked: str
     registered_at: str
 
 
-class AuthorizationView(BaseModel):
+class AuthorizationView(BaseModel, defer_build=True):
     enterprise_id: str
     agent_sub: str
     items: list[str]
@@ -50,7 +50,7 @@ class AuthorizationView(BaseModel):
     granted_at: str
 
 
-class MyEnterprises(BaseModel):
+class MyEnterprises(BaseModel, defer_build=True):
     items: list[dict[str, Any]]
 
 

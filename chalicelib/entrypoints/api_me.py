@@ -19,14 +19,14 @@ me = Blueprint(__name__)
 EVERY_KIND = frozenset(PrincipalKind)
 
 
-class VerifyIdentity(BaseModel):
+class VerifyIdentity(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     # Lengths only: the use case checks both fields together so every problem is told at once.
     name: str = Field(max_length=50)
     id_number: str = Field(max_length=32)
 
 
-class IdentityView(BaseModel):
+class IdentityView(BaseModel, defer_build=True):
     name_masked: str
     id_number_masked: str
     assurance_level: str
@@ -34,7 +34,7 @@ class IdentityView(BaseModel):
     verified_at: str
 
 
-class MeView(BaseModel):
+class MeView(BaseModel, defer_build=True):
     subject: str
     kind: str
     department: str | None
@@ -44,7 +44,7 @@ class MeView(BaseModel):
     identity: IdentityView | None
 
 
-class MyData(BaseModel):
+class MyData(BaseModel, defer_build=True):
     subject: str
     kind: str
     identity: IdentityView | None

@@ -18,7 +18,7 @@ from .schemas import ApplicationView, application_view
 vault_api = Blueprint(__name__)
 
 
-class ReuseMaterial(BaseModel):
+class ReuseMaterial(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     source: Literal["vault", "e_certificate"]
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$",
@@ -35,22 +35,22 @@ class ReuseMaterial(BaseModel):
         return self
 
 
-class OffersView(BaseModel):
+class OffersView(BaseModel, defer_build=True):
     application_id: str
     offers: list[dict[str, Any]]
 
 
-class ReuseView(BaseModel):
+class ReuseView(BaseModel, defer_build=True):
     application: ApplicationView
     consent_receipt: dict[str, Any]
 
 
-class AccessLogPage(BaseModel):
+class AccessLogPage(BaseModel, defer_build=True):
     items: list[dict[str, Any]]
     next_cursor: str | None
 
 
-class CertificateList(BaseModel):
+class CertificateList(BaseModel, defer_build=True):
     items: list[dict[str, Any]]
 
 

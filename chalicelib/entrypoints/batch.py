@@ -4,9 +4,11 @@ failed are retried, and a record that keeps failing reaches the DLQ without hold
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..observability import logger
+
+T = TypeVar("T")
 
 
 def sqs_batch(event: Iterable[Any], handle: Callable[[Any], bool], source: str) -> dict[str, Any]:
@@ -24,13 +26,29 @@ def sqs_batch(event: Iterable[Any], handle: Callable[[Any], bool], source: str) 
     return {"batchItemFailures": failures}
 
 
-def stream_batch(event: Iterable[Any], handle: Callable[[Any], None], source: str) -> dict[str, Any]:
-    """Stream records are ordered: stop at the first failure and report its sequence number, so the
-    trigger retries from there (and bisects, then parks it, after its finite retry attempts)."""
+def stream_batch(event: Iterable[Any], parse: Callable[[Any], T | None], handle: Callable[[list[T]], None],
+                 source: str) -> dict[str, Any]:
+    """Stream records are ordered and handled a batch at a time: `parse` each record (None: not one
+    of ours) up to the first that cannot be read, `handle` what was read together, and report where
+    the trigger must retry from: the first record when handling failed (everything in it is
+    idempotent), else the unreadable record (bisected, then parked, after its finite retry attempts)."""
+    parsed: list[T] = []
+    first: str | None = None
+    stop: str | None = None
     for record in event:
         try:
-            handle(record)
+            item = parse(record)
         except Exception:
             logger.exception("record_failed", extra={"source": source, "sequence": record.sequence_number})
-            return {"batchItemFailures": [{"itemIdentifier": record.sequence_number}]}
-    return {"batchItemFailures": []}
+            stop = record.sequence_number
+            break
+        if item is not None:
+            parsed.append(item)
+            first = first or record.sequence_number
+    if parsed:
+        try:
+            handle(parsed)
+        except Exception:
+            logger.exception("batch_failed", extra={"source": source, "sequence": first, "records": len(parsed)})
+            return {"batchItemFailures": [{"itemIdentifier": first}]}
+    return {"batchItemFailures": [{"itemIdentifier": stop}] if stop else []}

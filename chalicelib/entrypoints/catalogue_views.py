@@ -21,7 +21,7 @@ from ..domain.catalogue import (
 )
 
 
-class ChecklistRequest(BaseModel):
+class ChecklistRequest(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     answers: dict[str, Any] = Field(default_factory=dict, max_length=60,
                                     description="form field name → answer (typed as the item's form says)")
@@ -32,7 +32,7 @@ class GuideMaterial(MaterialSpec):
     source: Literal["upload", "bus"]
 
 
-class ServiceGuide(BaseModel):
+class ServiceGuide(BaseModel, defer_build=True):
     code: str
     base_code: str
     version: int
@@ -62,12 +62,12 @@ class ServiceGuide(BaseModel):
     materials: list[GuideMaterial]
 
 
-class ServiceGuidePage(BaseModel):
+class ServiceGuidePage(BaseModel, defer_build=True):
     items: list[ServiceGuide]
     next_cursor: str | None
 
 
-class ChecklistMaterial(BaseModel):
+class ChecklistMaterial(BaseModel, defer_build=True):
     code: str
     name_zh: str
     name_en: str
@@ -83,13 +83,13 @@ class ChecklistMaterial(BaseModel):
     sample_ref: str | None = None
 
 
-class ChecklistPrerequisite(BaseModel):
+class ChecklistPrerequisite(BaseModel, defer_build=True):
     description_zh: str
     description_en: str
     item_code: str | None
 
 
-class ChecklistView(BaseModel):
+class ChecklistView(BaseModel, defer_build=True):
     item_code: str
     item_version: int
     name_zh: str

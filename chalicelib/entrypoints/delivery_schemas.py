@@ -12,7 +12,7 @@ Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 EventType = Literal[SUBSCRIBABLE_EVENT_TYPES]  # type: ignore[valid-type]
 
 
-class NewDepartment(BaseModel):
+class NewDepartment(BaseModel, defer_build=True):
     model_config = Strict
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     name_zh: str = Field(min_length=1, max_length=200)
@@ -23,7 +23,7 @@ class NewDepartment(BaseModel):
     offices: list[Office] = Field(default_factory=list, max_length=200)
 
 
-class NewEndpoint(BaseModel):
+class NewEndpoint(BaseModel, defer_build=True):
     model_config = Strict
     department: str = Field(min_length=1, max_length=64)
     url: str = Field(min_length=8, max_length=2048)
@@ -32,7 +32,7 @@ class NewEndpoint(BaseModel):
     ed25519: bool = Field(default=False, description="also sign with Standard Webhooks v1a (ed25519)")
 
 
-class ReplayRange(BaseModel):
+class ReplayRange(BaseModel, defer_build=True):
     model_config = Strict
     department: str | None = Field(default=None, max_length=64, description="admins only; departments: their own")
     since: str = Field(min_length=10, max_length=40, description="ISO 8601, inclusive")
@@ -40,13 +40,13 @@ class ReplayRange(BaseModel):
     status: str | None = Field(default=None, max_length=32)
 
 
-class CommentBody(BaseModel):
+class CommentBody(BaseModel, defer_build=True):
     model_config = Strict
     text: str = Field(min_length=1, max_length=2000)
 
 
 # -- responses ----------------------------------------------------------------------------------------
-class EndpointView(BaseModel):
+class EndpointView(BaseModel, defer_build=True):
     id: str
     department: str
     url: str
@@ -61,7 +61,7 @@ class EndpointView(BaseModel):
     disabled_reason: str | None
 
 
-class DepartmentView(BaseModel):
+class DepartmentView(BaseModel, defer_build=True):
     code: str
     name_zh: str
     name_en: str
@@ -70,7 +70,7 @@ class DepartmentView(BaseModel):
     offices: list[dict[str, Any]]
 
 
-class DepartmentPage(BaseModel):
+class DepartmentPage(BaseModel, defer_build=True):
     items: list[DepartmentView]
     next_cursor: str | None
 
@@ -79,31 +79,31 @@ class DepartmentDetail(DepartmentView):
     endpoints: list[EndpointView]
 
 
-class VerificationResult(BaseModel):
+class VerificationResult(BaseModel, defer_build=True):
     webhook_id: str
     ok: bool
     http_status: int | None
     error: str | None
 
 
-class EndpointCreated(BaseModel):
+class EndpointCreated(BaseModel, defer_build=True):
     endpoint: EndpointView
     secret: str = Field(description="shown once: store it now; it is kept only encrypted")
     public_key: str | None = None
     verification: VerificationResult
 
 
-class EndpointVerified(BaseModel):
+class EndpointVerified(BaseModel, defer_build=True):
     endpoint: EndpointView
     verification: VerificationResult
 
 
-class SecretRotated(BaseModel):
+class SecretRotated(BaseModel, defer_build=True):
     endpoint: EndpointView
     secret: str = Field(description="shown once; the previous secrets keep signing until their grace ends")
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(BaseModel, defer_build=True):
     webhook_id: str
     department: str
     endpoint_id: str
@@ -120,12 +120,12 @@ class DeliveryView(BaseModel):
     last_error: str | None
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(BaseModel, defer_build=True):
     items: list[DeliveryView]
     next_cursor: str | None
 
 
-class AttemptView(BaseModel):
+class AttemptView(BaseModel, defer_build=True):
     generation: int
     attempt: int
     started_at: str
@@ -140,22 +140,22 @@ class DeliveryDetail(DeliveryView):
     payload: dict[str, Any]
 
 
-class Replayed(BaseModel):
+class Replayed(BaseModel, defer_build=True):
     replayed: list[str]
 
 
-class PulledEvent(BaseModel):
+class PulledEvent(BaseModel, defer_build=True):
     event: dict[str, Any]
     webhook_ids: list[str]
 
 
-class EventPage(BaseModel):
+class EventPage(BaseModel, defer_build=True):
     items: list[PulledEvent]
     next_cursor: str | None
     has_more: bool
 
 
-class CommentView(BaseModel):
+class CommentView(BaseModel, defer_build=True):
     id: str
     task_id: str
     author: str
@@ -163,5 +163,5 @@ class CommentView(BaseModel):
     created_at: str
 
 
-class CommentPage(BaseModel):
+class CommentPage(BaseModel, defer_build=True):
     items: list[CommentView]

@@ -1,4 +1,5 @@
-"""`dispatch`: the table's stream → outbox events → one delivery message per subscribed endpoint."""
+"""`dispatch`: the table's stream → outbox events → projections and one delivery message per
+subscribed endpoint, a batch at a time (one projections transaction and the fewest queue requests)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from chalice import Blueprint
 
 from ..adapters.records import event_from_stream_image
 from ..bootstrap import deps
+from ..domain.events import DomainEvent
 from ..observability import logger
-from ..services.dispatch import dispatch_event
+from ..services.dispatch import dispatch_events
 from ..services.projections import project
 from .batch import stream_batch
 
@@ -20,18 +22,19 @@ stream = Blueprint(__name__)
 PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/onetrip/stream/placeholder"
 
 
-def _handle(record: Any) -> None:
+def _event_of(record: Any) -> DomainEvent | None:
     if record.event_name != "INSERT" or not record.new_image:
-        return
-    event = event_from_stream_image(record.new_image)
-    if event is None:
-        return
-    logger.append_keys(application_id=event.application_id)
-    project(deps(), event)
-    sent = dispatch_event(deps(), event)
-    logger.info("event_dispatched", extra={"event_id": event.id, "type": event.type, "messages": sent})
+        return None
+    return event_from_stream_image(record.new_image)
+
+
+def _handle(events: list[DomainEvent]) -> None:
+    project(deps(), events)
+    for event, sent in zip(events, dispatch_events(deps(), events), strict=True):
+        logger.info("event_dispatched", extra={"event_id": event.id, "type": event.type, "messages": sent,
+                                               "application_id": event.application_id})
 
 
 @stream.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM_ARN, batch_size=100)
 def dispatch(event: Any) -> dict[str, Any]:
-    return stream_batch(event, _handle, "stream")
+    return stream_batch(event, _event_of, _handle, "stream")

@@ -12,7 +12,7 @@ from ..domain.applications import Application, CaseRecord, DepartmentTask, Reaso
 Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class CreateApplication(BaseModel):
+class CreateApplication(BaseModel, defer_build=True):
     model_config = Strict
     item_code: str = Field(min_length=1, max_length=64)
     region_code: str | None = Field(default=None, pattern=r"^\d{6}(\d{3})?$",
@@ -23,19 +23,19 @@ class CreateApplication(BaseModel):
                                     description="answers to the item's form; conditional materials follow them")
 
 
-class UpdateAnswers(BaseModel):
+class UpdateAnswers(BaseModel, defer_build=True):
     model_config = Strict
     answers: dict[str, Any] = Field(max_length=100)
 
 
-class RequestUpload(BaseModel):
+class RequestUpload(BaseModel, defer_build=True):
     model_config = Strict
     content_type: Literal["application/pdf", "image/jpeg", "image/png", "application/ofd"]
     file_name: str | None = Field(default=None, max_length=1024,
                                   description="shown to the applicant only; never part of the storage key")
 
 
-class Decision(BaseModel):
+class Decision(BaseModel, defer_build=True):
     model_config = Strict
     outcome: Literal["approved", "rejected"]
     reasons: list[Reason] = Field(default_factory=list, max_length=50)
@@ -44,7 +44,7 @@ class Decision(BaseModel):
 
 
 # -- responses --------------------------------------------------------------------------------------
-class MaterialView(BaseModel):
+class MaterialView(BaseModel, defer_build=True):
     code: str
     required: bool
     source: str
@@ -65,7 +65,7 @@ class MaterialView(BaseModel):
     certificate_id: str | None = None
 
 
-class ApplicationView(BaseModel):
+class ApplicationView(BaseModel, defer_build=True):
     id: str
     item_code: str
     item_version: int
@@ -87,12 +87,12 @@ class ApplicationView(BaseModel):
     withdrawn_at: str | None = None
 
 
-class ApplicationPage(BaseModel):
+class ApplicationPage(BaseModel, defer_build=True):
     items: list[ApplicationView]
     next_cursor: str | None
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(BaseModel, defer_build=True):
     upload_id: str
     url: str
     fields: dict[str, str]
@@ -102,7 +102,7 @@ class UploadTicket(BaseModel):
     application: ApplicationView
 
 
-class TaskView(BaseModel):
+class TaskView(BaseModel, defer_build=True):
     id: str
     kind: str = "review"
     office: str | None = None
@@ -124,7 +124,7 @@ class TaskView(BaseModel):
     claimed_at: str | None = None
 
 
-class TaskPage(BaseModel):
+class TaskPage(BaseModel, defer_build=True):
     items: list[TaskView]
     next_cursor: str | None
 
@@ -134,7 +134,7 @@ class TaskDetail(TaskView):
     materials: list[dict[str, Any]]
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(BaseModel, defer_build=True):
     code: str
     message_zh: str
     message_en: str

@@ -8,13 +8,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
-class TopItem(BaseModel):
+class TopItem(BaseModel, defer_build=True):
     item_code: str
     accepted: int
     share: float | None
 
 
-class Volume(BaseModel):
+class Volume(BaseModel, defer_build=True):
     accepted: int = Field(description="cases accepted (受理) in the period, every item")
     items_with_cases: int
     top_share: float | None = Field(description="share of the period's cases in the 20 items with most cases")
@@ -24,7 +24,7 @@ class Volume(BaseModel):
     item_share: float | None = None
 
 
-class Cases(BaseModel):
+class Cases(BaseModel, defer_build=True):
     accepted: int
     refused: int
     withdrawn: int
@@ -33,7 +33,7 @@ class Cases(BaseModel):
     rejected: int
 
 
-class Timeliness(BaseModel):
+class Timeliness(BaseModel, defer_build=True):
     on_time: int
     on_time_rate: float | None
     average_working_days: float | None
@@ -42,33 +42,33 @@ class Timeliness(BaseModel):
     deadline_breaches: int
 
 
-class Supplements(BaseModel):
+class Supplements(BaseModel, defer_build=True):
     average_rounds: float | None
     rounds: dict[str, int] = Field(description="decided cases by supplement rounds: 0, 1, 2, 3+")
 
 
-class Visits(BaseModel):
+class Visits(BaseModel, defer_build=True):
     one_trip: int = Field(description="decided cases with at most one in-person visit")
     one_trip_rate: float | None
     average_visits: float | None
     over_limit: int
 
 
-class Satisfaction(BaseModel):
+class Satisfaction(BaseModel, defer_build=True):
     ratings: int
     average_level: float | None = Field(description="1 (非常不满意) to 5 (非常满意)")
     satisfied_rate: float | None = Field(description="share of ratings 4 or 5")
     levels: dict[str, int]
 
 
-class Rectifications(BaseModel):
+class Rectifications(BaseModel, defer_build=True):
     opened: int
     closed: int
     closed_on_time: int
     open: int = Field(description="open now: opened minus closed since the start, not only in the period")
 
 
-class StatsReport(BaseModel):
+class StatsReport(BaseModel, defer_build=True):
     period: str = Field(description="YYYY-MM (China Standard Time) or all")
     item_code: str | None
     volume: Volume

@@ -9,15 +9,17 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.catalogue import ItemStatus, ServiceItem, is_valid_code
-from ..domain.catalogue_diff import ItemDiff, diff
-from ..domain.catalogue_lint import Finding, LintContext, lint
 from ..domain.catalogue_search import MAX_QUERY, CatalogueIndex
 from ..domain.checklist import Checklist, checklist
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound, Problem, ValidationFailed
 from ..ports import Page, Store
+
+if TYPE_CHECKING:  # the linter and the differ load where a catalogue is published or compared (cold start)
+    from ..domain.catalogue_diff import ItemDiff
+    from ..domain.catalogue_lint import Finding, LintContext
 
 # The search index is rebuilt at most this often per warm container: a newly published version is
 # searchable within this time (the guide itself, GET /v1/items/{code}, is always read fresh).
@@ -159,6 +161,8 @@ class PublishOutcome:
 def lint_context_for(store: Store, drafts: list[ServiceItem],
                      provincial_codes: frozenset[str] | None) -> LintContext:
     """References are checked against what is registered and published now (GetItem per reference)."""
+    from ..domain.catalogue_lint import LintContext
+
     draft_codes = {d.code for d in drafts}
     departments: set[str] = set()
     referenced_items: set[str] = set()
@@ -181,6 +185,9 @@ def publish_drafts(store: Store, codes: list[str] | None, provincial_codes: froz
                    today: date) -> PublishOutcome:
     """Publish the named drafts (or all): refused with every finding unless the lint is clean; a draft
     whose content equals the published version is not re-published."""
+    from ..domain.catalogue_diff import diff
+    from ..domain.catalogue_lint import lint
+
     if codes is None:
         drafts = all_drafts(store)
     else:
@@ -234,6 +241,8 @@ class DiffReport:
 def diff_item(store: Store, code: str) -> DiffReport:
     """The pending draft against the current version, or else the current version against the one before.
     Impact: applications and cases not yet decided under the older version (an aggregate, no Scan)."""
+    from ..domain.catalogue_diff import diff
+
     draft = store.get_draft(code) if is_valid_code(code) else None
     current = store.get_item(code) if is_valid_code(code) else None
     if draft is None and current is None:

@@ -7,6 +7,7 @@ same `webhook-id` (the receiver's idempotency key); the missed-events pull build
 from __future__ import annotations
 
 from ..domain.deliveries import DeliveryMessage
+from ..domain.departments import Endpoint
 from ..domain.events import DomainEvent
 from ..domain.webhooks import cloud_event
 from ..ports import OutboundMessage
@@ -26,19 +27,32 @@ def event_body(event: DomainEvent, stage: str) -> str:
 
 
 def dispatch_event(deps: Deps, event: DomainEvent) -> int:
-    """Queue the event for every endpoint that subscribes to it; returns how many messages were sent."""
-    body = event_body(event, deps.settings.stage)
-    item_code = event.data.get("item_code") if isinstance(event.data.get("item_code"), str) else None
-    messages = []
-    for department in dict.fromkeys(event.recipients):
-        for endpoint in deps.store.list_endpoints(department):
-            if not endpoint.wants(event.type, item_code):
-                continue
-            wid = webhook_id(event.id, endpoint.id)
-            message = DeliveryMessage(webhook_id=wid, department=department, endpoint_id=endpoint.id,
-                                      event_type=event.type, payload=body, event_id=event.id,
-                                      item_code=item_code)
-            messages.append(OutboundMessage(id=wid, body=message.model_dump_json()))
+    """Queue one event for every endpoint that subscribes to it; returns how many messages were sent."""
+    return dispatch_events(deps, [event])[0]
+
+
+def dispatch_events(deps: Deps, events: list[DomainEvent]) -> list[int]:
+    """Queue a stream batch's events together: each department's endpoints read once for the batch,
+    the messages sent ten to a request. Returns each event's number of messages."""
+    endpoints: dict[str, list[Endpoint]] = {}
+    messages: list[OutboundMessage] = []
+    counts = []
+    for event in events:
+        body = event_body(event, deps.settings.stage)
+        item_code = event.data.get("item_code") if isinstance(event.data.get("item_code"), str) else None
+        before = len(messages)
+        for department in dict.fromkeys(event.recipients):
+            if department not in endpoints:
+                endpoints[department] = deps.store.list_endpoints(department)
+            for endpoint in endpoints[department]:
+                if not endpoint.wants(event.type, item_code):
+                    continue
+                wid = webhook_id(event.id, endpoint.id)
+                message = DeliveryMessage(webhook_id=wid, department=department, endpoint_id=endpoint.id,
+                                          event_type=event.type, payload=body, event_id=event.id,
+                                          item_code=item_code)
+                messages.append(OutboundMessage(id=wid, body=message.model_dump_json()))
+        counts.append(len(messages) - before)
     if messages:
         deps.queue.send(messages)
-    return len(messages)
+    return counts

@@ -24,6 +24,7 @@ from typing import Any
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.entrypoints.errors import INTERNAL_ERROR
 from infra.onetrip import usage_plans
+from infra.onetrip.stream_filter import filter_criteria
 from infra.onetrip.template import TEMPLATE_PATH, load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -266,6 +267,8 @@ def merge_template(stage: str) -> dict[str, Any]:
         "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE,
         "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Ref": "DispatchDLQArn"}}},
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # Only outbox INSERTs invoke it (infra/onetrip/stream_filter.py; the local pump filters alike).
+        "FilterCriteria": filter_criteria(),
     }}}
     resources["RestAPI"] = {"Properties": {
         "Name": {"Ref": "AWS::StackName"},

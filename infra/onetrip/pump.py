@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.onetrip.stream_filter import DISPATCH_PATTERN, matches
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".onetrip"
 PARKED_FILE_NAME = "parked-stream-records.jsonl"
@@ -170,11 +172,15 @@ class EventPump:
                  wait_seconds: int = 1,
                  sources: tuple[str, ...] = ("upload", "delivery", "stream", "schedule"),
                  queues: Mapping[str, tuple[str, str, str]] | None = None,
-                 schedule_seconds: float | None = None) -> None:
+                 schedule_seconds: float | None = None,
+                 stream_filter: Mapping[str, Any] | None = None) -> None:
         from infra.onetrip.moto_stack import client  # boto3 only when a pump is built
 
         self.handlers: HandlerMap = getattr(handlers, "handler_map", handlers)
         self.outputs = dict(outputs)
+        # The deployed trigger's FilterCriteria (infra/onetrip/stream_filter.py): records it drops are
+        # never handed to `dispatch`, here either.
+        self.stream_filter = stream_filter
         endpoint_url = endpoint_url or self.outputs.get("EndpointUrl") or os.environ["AWS_ENDPOINT_URL"]
         self.sqs = client("sqs", endpoint_url)
         self.streams = client("dynamodbstreams", endpoint_url)
@@ -368,6 +374,8 @@ class EventPump:
                 if records:
                     reader.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
                 reader.pending = [stream_record(r, self.outputs["TableStreamArn"]) for r in records]
+                if self.stream_filter is not None:
+                    reader.pending = [r for r in reader.pending if matches(r, self.stream_filter)]
                 reader.attempts = 0
             if reader.pending:
                 handled += len(reader.pending)
@@ -483,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    run_pump(app_module, outputs, stop_event, ready_file=args.ready_file, state_dir=args.state_dir)
+    run_pump(app_module, outputs, stop_event, ready_file=args.ready_file, state_dir=args.state_dir,
+             stream_filter=DISPATCH_PATTERN)
     return 0
 
 

@@ -186,14 +186,23 @@ def notification(app_id: str, n: int, type_: str = "onetrip.case.closed") -> Not
                         case_number="T-SINGLE-20261127-00000001", text_zh=f"第{n}条", text_en=f"No. {n}")
 
 
+def put_notification(store, n: Notification) -> bool:
+    """One notification through the store's batch recorder; True when recorded now."""
+    return n.id in store.record_projections([], [n]).notified
+
+
 def test_a_notification_is_recorded_once_and_marked_sent(store):
     app_id = new_id("app_")
     first = notification(app_id, 1)
-    assert store.put_notification(first) is True
-    assert store.put_notification(first.model_copy(update={"text_zh": "另一条"})) is False
+    assert put_notification(store, first) is True
+    assert put_notification(store, first.model_copy(update={"text_zh": "另一条"})) is False
     assert store.get_notification(app_id, first.position) == first
     assert store.get_notification(app_id, "0000000000000#00#evt_none") is None
-    store.mark_notification_sent(app_id, first.position, "2026-11-27T09:31:00.000+00:00")
+    store.mark_notification_sent(first.model_copy(update={"delivery": "sent",
+                                                          "sent_at": "2026-11-27T09:31:00.000+00:00"}))
+    never = notification(app_id, 2)
+    store.mark_notification_sent(never.model_copy(update={"delivery": "sent"}))  # never recorded: stays so
+    assert store.get_notification(app_id, never.position) is None
     sent = store.get_notification(app_id, first.position)
     assert (sent.delivery, sent.sent_at, sent.text_zh) == ("sent", "2026-11-27T09:31:00.000+00:00", "第1条")
 
@@ -201,8 +210,8 @@ def test_a_notification_is_recorded_once_and_marked_sent(store):
 def test_notifications_are_listed_newest_first_in_pages(store):
     app_id = new_id("app_")
     for n in (3, 1, 4, 0, 2):
-        store.put_notification(notification(app_id, n))
-    store.put_notification(notification(new_id("app_"), 9))  # another application's
+        put_notification(store, notification(app_id, n))
+    put_notification(store, notification(new_id("app_"), 9))  # another application's
     pages, cursor = [], None
     while True:
         page = store.list_notifications(app_id, 2, cursor)
@@ -217,8 +226,8 @@ def test_notifications_are_listed_newest_first_in_pages(store):
 def test_a_notification_cursor_only_pages_its_own_list(store):
     app_id, other = new_id("app_"), new_id("app_")
     for n in range(3):
-        store.put_notification(notification(app_id, n))
-        store.put_notification(notification(other, n))
+        put_notification(store, notification(app_id, n))
+        put_notification(store, notification(other, n))
     cursor = store.list_notifications(other, 1, None).cursor
     for bad in (cursor, "not-a-cursor", "eyJwayI6IkFQUCN4In0"):
         with pytest.raises(ValidationFailed):

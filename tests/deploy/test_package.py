@@ -75,6 +75,9 @@ def test_stream_trigger_bisects_retries_finitely_and_parks_failures_on_a_queue(p
     assert props["BisectBatchOnFunctionError"] is True
     assert 0 <= props["MaximumRetryAttempts"] == STREAM_MAX_RETRIES <= 10
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    [only] = props["FilterCriteria"]["Filters"]  # only outbox inserts invoke it
+    assert json.loads(only["Pattern"]) == {"eventName": ["INSERT"],
+                                           "dynamodb": {"NewImage": {"type": {"S": ["event"]}}}}
     destination = props["DestinationConfig"]["OnFailure"]
     assert destination["Type"] == "SQS"
     assert _stateful_resource_for(_parameter_of(destination["Destination"]))["Type"] == "AWS::SQS::Queue"

@@ -10,13 +10,13 @@ receivers close, the delivery queue is drained, so no retry of its webhooks reac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from chalicelib.adapters.records import doc
 from infra.onetrip import samples
 from infra.onetrip.department_desk import DepartmentDesk
 from infra.onetrip.moto_stack import client, free_port
@@ -128,7 +128,7 @@ class E2E:
             condition, values = condition + " AND begins_with(sk, :s)", {**values, ":s": {"S": sk_prefix}}
         resp = self.aws("dynamodb").query(TableName=self.outputs["TableName"], ConsistentRead=True,
                                           KeyConditionExpression=condition, ExpressionAttributeValues=values)
-        return [{**item, "doc": json.loads(item["doc"]["S"])} for item in resp["Items"]]
+        return [{**item, "doc": doc(item)} for item in resp["Items"]]
 
     def delivery_record(self, webhook_id: str) -> dict[str, Any] | None:
         items = self.table_items(f"DLV#{webhook_id}")

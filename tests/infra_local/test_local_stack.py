@@ -61,7 +61,8 @@ def test_local_stack_serves_the_app_and_pumps_events_then_stops_everything(tmp_p
         # table write -> stream -> dispatch -> delivery queue -> deliver -> table, all in the pump
         client("dynamodb", stack.moto_url).put_item(
             TableName=stack.outputs["TableName"],
-            Item={"pk": {"S": "stub#ping"}, "sk": {"S": "p1"}})
+            # An outbox-shaped record (`type: event`): the pump applies the deployed trigger's filter.
+            Item={"pk": {"S": "stub#ping"}, "sk": {"S": "p1"}, "type": {"S": "event"}})
         assert _wait_for_item(stack.moto_url, stack.outputs["TableName"],
                               {"pk": {"S": "stub#delivered"}, "sk": {"S": "p1"}})
     assert not any(_alive(pid) for pid in pids)

@@ -257,3 +257,23 @@ def test_fake_context_has_what_powertools_reads():
     assert context.invoked_function_arn.endswith(":function:onetrip-local-deliver")
     assert context.aws_request_id != FakeLambdaContext("deliver").aws_request_id
     assert context.get_remaining_time_in_millis() > 29_000
+
+
+def test_with_the_deployed_filter_only_outbox_inserts_reach_dispatch(moto_url, tmp_path, stream_table):
+    from infra.onetrip.stream_filter import DISPATCH_PATTERN
+
+    table, stream_arn = stream_table
+    app = FakeApp(dispatch=lambda e: {"batchItemFailures": []})
+    pump = EventPump(app, {"EndpointUrl": moto_url, "TableStreamArn": stream_arn}, state_dir=tmp_path,
+                     queues={}, sources=(), stream_filter=DISPATCH_PATTERN)
+    pump._discover_shards(initial=True)
+    ddb = client("dynamodb", moto_url)
+    for pk, type_ in (("evt-1", "event"), ("app-1", "application"), ("stats-1", "stats")):
+        ddb.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": "v"}, "type": {"S": type_}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "evt-1"}, "sk": {"S": "v"}, "type": {"S": "event"},
+                                        "changed": {"S": "yes"}})  # a MODIFY of an event record
+    assert pump.poll_stream() == 1
+    [(_name, event, _context)] = app.calls
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in event["Records"]] == [("INSERT", "evt-1")]
+    _put(moto_url, table, "no-type")
+    assert pump.poll_stream() == 0 and len(app.calls) == 1  # nothing of ours: no invocation at all

@@ -11,11 +11,17 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.ports import Increment
+
+
+def add_statistics(store, event_id, periods, item_code, deltas) -> bool:
+    """One event's increments through the store's batch recorder; True when counted now."""
+    return event_id in store.record_projections([Increment(event_id, item_code, tuple(periods), deltas)], []).counted
 
 
 @pytest.fixture
 def stubbed(monkeypatch):
-    monkeypatch.setattr("chalicelib.adapters.dynamodb_statistics.time.sleep", lambda _s: None)
+    monkeypatch.setattr("chalicelib.adapters.dynamodb_projections.time.sleep", lambda _s: None)
     client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stubber:
         yield DynamoStore(client, "t"), stubber
@@ -34,13 +40,13 @@ def test_a_transaction_conflict_is_tried_again_and_then_counts(stubbed):
     cancelled(stubber, "None", "TransactionConflict", "None")
     cancelled(stubber, "None", "None", "TransactionConflict")
     stubber.add_response("transact_write_items", {}, {"TransactItems": ANY})
-    assert store.add_statistics("evt_1", ("2031-03", "all"), "A", {"accepted": 1}) is True
+    assert add_statistics(store, "evt_1", ("2031-03", "all"), "A", {"accepted": 1}) is True
 
 
 def test_a_marker_that_exists_means_the_event_was_counted_before(stubbed):
     store, stubber = stubbed
     cancelled(stubber, "ConditionalCheckFailed", "None", "None")
-    assert store.add_statistics("evt_1", ("2031-03", "all"), "A", {"accepted": 1}) is False
+    assert add_statistics(store, "evt_1", ("2031-03", "all"), "A", {"accepted": 1}) is False
 
 
 def test_conflicts_that_never_end_and_other_cancellations_are_raised(stubbed):
@@ -48,10 +54,10 @@ def test_conflicts_that_never_end_and_other_cancellations_are_raised(stubbed):
     for _ in range(6):
         cancelled(stubber, "None", "TransactionConflict", "None")
     with pytest.raises(ClientError):
-        store.add_statistics("evt_1", ("2031-03", "all"), "A", {"accepted": 1})
+        add_statistics(store, "evt_1", ("2031-03", "all"), "A", {"accepted": 1})
     cancelled(stubber, "None", "ValidationError", "None")
     with pytest.raises(ClientError):
-        store.add_statistics("evt_2", ("2031-03", "all"), "A", {"accepted": 1})
+        add_statistics(store, "evt_2", ("2031-03", "all"), "A", {"accepted": 1})
 
 
 def test_the_transaction_puts_the_marker_first_and_only_adds_to_counters(stubbed):
@@ -60,7 +66,7 @@ def test_the_transaction_puts_the_marker_first_and_only_adds_to_counters(stubbed
     sent: list = []
     store._db.meta.events.register("provide-client-params.dynamodb.TransactWriteItems",
                                    lambda params, **_: sent.append(params))
-    store.add_statistics("evt_9", ("2031-03", "all"), "A", {"accepted": 1, "visits_sum": 2})
+    add_statistics(store, "evt_9", ("2031-03", "all"), "A", {"accepted": 1, "visits_sum": 2})
     [params] = sent
     marker, *updates = params["TransactItems"]
     assert marker["Put"]["Item"]["pk"] == {"S": "PROJ#evt_9"}

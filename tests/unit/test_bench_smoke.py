@@ -16,7 +16,7 @@ from bench.awscalls import CallRecorder, dynamodb_units, item_size, sqs_units
 def test_the_minimum_per_journey_follows_its_formula():
     for n, k in ((1, 1), (3, 2), (4, 3), (10, 5)):
         rows = journey.minimum_per_step(n, k)
-        assert sum(r["minimum"] for r in rows) == 8 + 6 * n + 14 * k
+        assert sum(r["minimum"] for r in rows) == 10 + 6 * n + 14 * k
         assert all(r["reason"] for r in rows)
 
 

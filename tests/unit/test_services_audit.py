@@ -12,7 +12,6 @@ from chalicelib.services.applications import create_application
 from chalicelib.services.audit import read_trail
 from chalicelib.services.cases import decide_task, submit_application
 from chalicelib.services.materials import verify_material
-from chalicelib.services.projections import PROJECTIONS
 from tests.unit.catalogue_samples import citizen, officer, seeded_deps, upload
 
 
@@ -43,10 +42,6 @@ def test_every_event_of_every_change_is_in_the_chain_once_in_order(decided_case)
     for entry in trail.entries:  # who, what and when come from the event itself
         event = by_event[entry.event_id]
         assert (entry.type, entry.occurred_at, entry.actor) == (event.type, event.occurred_at, event.actor)
-
-
-def test_appending_to_the_trail_is_no_stream_projection():
-    assert not any(p.__module__ == "chalicelib.services.audit" for p in PROJECTIONS)
 
 
 def test_a_trail_of_a_missing_or_malformed_application_is_not_found(decided_case):
