@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    bundle,
     cases_simulation,
     catalogue,
     cold_start,
@@ -65,6 +66,16 @@ def rows_cold_start(r: dict[str, Any]) -> list[Row]:
                     f"({row['aws_calls']} calls, {row['aws_ms']} in them)",
                     f"floor 1st GetItem {floor_aws['first_response_ms']}", ""))
     return out
+
+
+def run_bundle(quick: bool) -> dict[str, Any]:
+    return bundle.run(runs=3 if quick else bundle.RUNS)
+
+
+def rows_bundle(r: dict[str, Any]) -> list[Row]:
+    m = r["import_ms_median"]
+    return [("cold start", "import app.py from the deployment package, read-only (ms)", f"{m['with bytecode']}",
+             f"sources only (chalice's package) {m['sources only']}; ratio {r['ratio_bytecode_to_sources']}", "")]
 
 
 def run_journey(quick: bool) -> dict[str, Any]:
@@ -234,6 +245,7 @@ def rows_cases_simulation(r: dict[str, Any]) -> list[Row]:
 BENCHES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str],
                          Callable[[dict[str, Any]], list[Row]]]] = {
     "cold_start": (run_cold_start, cold_start.table, rows_cold_start),
+    "bundle": (run_bundle, bundle.table, rows_bundle),
     "journey": (run_journey, journey.table, rows_journey),
     "cost": (run_cost, cost.table, rows_cost),  # needs "journey"
     "throughput": (run_throughput, throughput.table, rows_throughput),

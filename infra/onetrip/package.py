@@ -24,6 +24,7 @@ from typing import Any
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.entrypoints.errors import INTERNAL_ERROR
 from infra.onetrip import usage_plans
+from infra.onetrip.bytecode import add_bytecode
 from infra.onetrip.stream_filter import filter_criteria
 from infra.onetrip.template import TEMPLATE_PATH, load_template
 
@@ -377,6 +378,12 @@ def build(stage: str, dist: Path | None = None, *, project_root: Path = PROJECT_
     pkg.app_template.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.move(str(chalice_out / "deployment.zip"), pkg.code)
     shutil.rmtree(chalice_out)
+    # Lambda cannot write bytecode into its code directory: ship it, or every cold start compiles.
+    runtimes = {r["Properties"]["Runtime"] for r in template["Resources"].values()
+                if r.get("Type") == "AWS::Serverless::Function"}
+    if len(runtimes) != 1:
+        raise PackageError(f"one Python runtime expected for every function, found {sorted(runtimes)}")
+    compiled = add_bytecode(pkg.code, runtimes.pop())
     shutil.copyfile(TEMPLATE_PATH, pkg.stateful_template)
     digest = hashlib.sha256(pkg.code.read_bytes()).hexdigest()
     pkg.manifest.write_text(json.dumps({
@@ -391,7 +398,8 @@ def build(stage: str, dist: Path | None = None, *, project_root: Path = PROJECT_
         findings = cfn_lint(pkg.stateful_template, pkg.app_template)
         if findings:
             raise PackageError(f"cfn-lint findings:\n{findings}")
-    log(f"packaged {stage} into {out} (code {pkg.code.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]})")
+    log(f"packaged {stage} into {out} (code {pkg.code.stat().st_size / 1e6:.1f} MB with "
+        f"{compiled['modules_compiled']} compiled modules, sha256 {digest[:12]})")
     return pkg
 
 
