@@ -3,11 +3,9 @@ tests/contract/test_vault_store_contract.py holds the fake to the DynamoDB adapt
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 
 from chalicelib.domain.access_log import AccessRecord
@@ -91,21 +89,7 @@ class FakeVaultRecords:
         access[(record.owner, record.id)] = record
 
     def list_access_records(self, owner: str, limit: int, cursor: str | None) -> Page:
-        partition = f"ACCESS#{owner}"
-        rows = sorted(((f"{r.at}#{rid}", r) for (o, rid), r in self._vault_tables()["access"].items()
-                       if o == owner), key=lambda row: row[0], reverse=True)
-        if cursor:
-            try:
-                doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            except (ValueError, TypeError) as exc:
-                raise _bad_cursor() from exc
-            if not isinstance(doc, dict) or doc.get("list") != partition or not isinstance(doc.get("after"), str):
-                raise _bad_cursor()
-            after = doc["after"].removeprefix("REC#")
-            rows = [row for row in rows if row[0] < after]
-        chunk = rows[:limit]
-        next_cursor = None
-        if len(rows) > limit:
-            raw = json.dumps({"list": partition, "after": f"REC#{chunk[-1][0]}"}, separators=(",", ":")).encode()
-            next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        return Page([r for _, r in chunk], next_cursor)
+        from tests.fakes import _page
+
+        rows = [(f"REC#{r.at}#{rid}", r) for (o, rid), r in self._vault_tables()["access"].items() if o == owner]
+        return _page(f"ACCESS#{owner}", rows, limit, cursor, newest_first=True)

@@ -12,6 +12,12 @@ from typing import Any
 _ID = {"type": "string", "maxLength": 64}
 _LINK = {"type": "string", "description": "path under the API base URL", "maxLength": 256}
 _CODE = {"type": "string", "maxLength": 64, "description": "the provincial base code (基本编码)"}
+# The deadline sweep's two events carry the same data: the task, its case and the deadline.
+_DEADLINE_DATA: dict[str, Any] = {
+    "type": "object", "required": ["task_id", "application_id", "deadline"],
+    "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
+                   "deadline": {"type": "string", "format": "date"},
+                   "links": {"type": "object", "properties": {"task": _LINK}}}}
 
 EVENT_TYPES: dict[str, dict[str, Any]] = {
     "onetrip.task.assigned": {
@@ -76,17 +82,11 @@ EVENT_TYPES: dict[str, dict[str, Any]] = {
     },
     "onetrip.task.deadline_warning": {
         "summary": "The task's deadline is the next working day",
-        "data": {"type": "object", "required": ["task_id", "application_id", "deadline"],
-                 "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
-                                "deadline": {"type": "string", "format": "date"},
-                                "links": {"type": "object", "properties": {"task": _LINK}}}},
+        "data": _DEADLINE_DATA,
     },
     "onetrip.task.deadline_breached": {
         "summary": "The task's deadline has passed; the supervising admins are told too",
-        "data": {"type": "object", "required": ["task_id", "application_id", "deadline"],
-                 "properties": {"task_id": _ID, "application_id": _ID, "case_number": _ID, "item_code": _ID,
-                                "deadline": {"type": "string", "format": "date"},
-                                "links": {"type": "object", "properties": {"task": _LINK}}}},
+        "data": _DEADLINE_DATA,
     },
     "onetrip.endpoint.verification": {
         "summary": "Sent once when an endpoint is registered; answer 2xx to activate the endpoint",

@@ -29,8 +29,9 @@ def _event_of(record: Any) -> DomainEvent | None:
 
 
 def _handle(events: list[DomainEvent]) -> None:
-    project(deps(), events)
-    for event, sent in zip(events, dispatch_events(deps(), events), strict=True):
+    wired = deps()
+    project(wired, events)
+    for event, sent in zip(events, dispatch_events(wired, events), strict=True):
         logger.info("event_dispatched", extra={"event_id": event.id, "type": event.type, "messages": sent,
                                                "application_id": event.application_id})
 

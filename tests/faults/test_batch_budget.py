@@ -5,14 +5,13 @@ back as batch item failures and a later batch delivers them."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 from chalicelib.domain.deliveries import DeliveryStatus
 from infra.onetrip.moto_stack import free_port
 from infra.onetrip.pump import FakeLambdaContext, sqs_record
 from infra.onetrip.receiver import DemoReceiver, Fault
+from tests.drip_server import DripServer
 
 from .conftest import report, wait_for
 
@@ -103,51 +102,11 @@ def test_messages_a_batch_could_not_start_are_delivered_by_a_later_batch(harness
     assert statuses == ["delivered"] * handed_back + ["retrying"] * (4 - handed_back)
 
 
-class DripServer:
-    """Answers every request one byte every 0.2 s: each read is far inside the socket timeout, the
-    whole answer never ends. Only a deadline on the whole exchange stops a sender here."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.requests = 0
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                conn.recv(65536)
-                self.requests += 1
-                for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 10_000:
-                    if self._stop.is_set():
-                        return
-                    conn.sendall(bytes([byte]))
-                    time.sleep(0.2)
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
-
-
 def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout_and_cannot_hold_the_batch(harness):
     from chalicelib import bootstrap
 
     h = harness(endpoint_parallelism=4, **BUDGET)
-    drip = DripServer()
+    drip = DripServer(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 10_000, pause=0.2)  # never ends in time
     try:
         h.endpoint(f"http://127.0.0.1:{drip.port}/webhooks/{h.department}")
         wids = h.send_events(4)

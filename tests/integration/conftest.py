@@ -143,6 +143,16 @@ def outbox_images(stack: Stack, application_id: str) -> list[dict[str, Any]]:
     return resp["Items"]
 
 
+def verify_upload(api: Any, stack: Stack, app_id: str, material: str, data: bytes = PDF,
+                  ctype: str = "application/pdf", owner: str = "citizen-verified") -> None:
+    """One material through its presigned POST, judged by the real `verify_material` on S3's event."""
+    status, ticket = call(api, "POST", f"/v1/applications/{app_id}/materials/{material}/uploads",
+                          stack.headers(owner), {"content_type": ctype})
+    assert status == 201 and upload(ticket, data) in (200, 204)
+    drain(stack, "UploadQueueUrl")
+    api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
+
+
 def accept_case(api: Any, stack: Stack, owner: str = "citizen-verified",
                 enterprise_id: str | None = None) -> dict[str, Any]:
     """A single-department case (YQ-AMR-0001) accepted for `owner`, its materials verified."""
@@ -151,11 +161,7 @@ def accept_case(api: Any, stack: Stack, owner: str = "citizen-verified",
     assert status == 201
     for material, data, ctype in (("application-form", PDF, "application/pdf"),
                                   ("operator-id", PNG, "image/png"), ("premises-proof", PDF, "application/pdf")):
-        status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
-                              stack.headers(owner), {"content_type": ctype})
-        assert status == 201 and upload(ticket, data) in (200, 204)
-        drain(stack, "UploadQueueUrl")
-        api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
+        verify_upload(api, stack, draft["id"], material, data, ctype, owner=owner)
     status, case = call(api, "POST", f"/v1/applications/{draft['id']}/submit", stack.headers(owner))
     assert status == 200, case
     return case

@@ -17,7 +17,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.principals import Principal, PrincipalKind
 from chalicelib.services import cases
 
-from .conftest import PDF, PNG, accept_case, call, drain, upload, upload_event
+from .conftest import PDF, PNG, accept_case, call, verify_upload
 
 THREADS = 6
 
@@ -102,11 +102,7 @@ def test_concurrent_submissions_accept_once(api, stack, deps):
     assert status == 201
     for material, data, ctype in (("application-form", PDF, "application/pdf"), ("operator-id", PNG, "image/png"),
                                   ("premises-proof", PDF, "application/pdf")):
-        status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
-                              stack.headers("citizen-verified"), {"content_type": ctype})
-        assert status == 201 and upload(ticket, data) in (200, 204)
-        drain(stack, "UploadQueueUrl")
-        api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
+        verify_upload(api, stack, draft["id"], material, data, ctype)
     applicant = owner(stack)
     results, errors = race([lambda: cases.submit_application(deps, applicant, draft["id"])] * THREADS)
     assert len(results) == 1, errors
@@ -125,11 +121,7 @@ def test_every_department_of_a_joint_case_deciding_at_once_decides_it_once(api, 
     for material, data, ctype in (("sale-contract", PDF, "application/pdf"), ("property-certificate", PNG,
                                                                                "image/png"),
                                   ("tax-declaration", PDF, "application/pdf")):
-        status, ticket = call(api, "POST", f"/v1/applications/{draft['id']}/materials/{material}/uploads",
-                              stack.headers("citizen-verified"), {"content_type": ctype})
-        assert status == 201 and upload(ticket, data) in (200, 204)
-        drain(stack, "UploadQueueUrl")
-        api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
+        verify_upload(api, stack, draft["id"], material, data, ctype)
     case = cases.submit_application(deps, owner(stack), draft["id"])
     by_department = {ref.department: ref.task_id for ref in case.tasks}
     results, errors = race([

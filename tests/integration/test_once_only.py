@@ -13,18 +13,10 @@ import requests
 from chalicelib.domain.ids import new_id
 from infra.onetrip import samples
 
-from .conftest import PDF, PNG, call, drain, upload, upload_event
+from .conftest import PDF, PNG, call, verify_upload
 
 OWNER = "citizen-verified"
 OWNER_ID_NUMBER = "11010519491231002X"  # infra/onetrip/seed.py: the seeded citizen's verified identity
-
-
-def verify_upload(api, stack, app_id: str, material: str, data: bytes = PDF, ctype: str = "application/pdf") -> None:
-    status, ticket = call(api, "POST", f"/v1/applications/{app_id}/materials/{material}/uploads",
-                          stack.headers(OWNER), {"content_type": ctype})
-    assert status == 201 and upload(ticket, data) in (200, 204)
-    drain(stack, "UploadQueueUrl")
-    api.lambda_.invoke("verify_material", upload_event(stack.outputs["BucketName"], ticket["fields"]["key"]))
 
 
 def log_for(api, stack, app_id: str) -> list[dict]:

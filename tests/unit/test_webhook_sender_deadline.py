@@ -4,70 +4,21 @@ shorter deadline than the sender's own (what a `deliver` batch has left)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
 
 from chalicelib.adapters.webhook_sender import WebhookSender
-
-
-class Drip:
-    """Loopback server: reads the request, then sends `answer` one byte every `pause` seconds."""
-
-    def __init__(self, answer: bytes, pause: float) -> None:
-        self.answer, self.pause = answer, pause
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                _read_request(conn)
-                for byte in self.answer:
-                    if self._stop.is_set():
-                        return
-                    conn.sendall(bytes([byte]))
-                    time.sleep(self.pause)
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
-
-
-def _read_request(conn: socket.socket) -> None:
-    """Headers and the Content-Length body (http.client may send them in two writes)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += conn.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
-    while len(body) < length:
-        body += conn.recv(65536)
+from tests.drip_server import DripServer
 
 
 @pytest.fixture
 def drip():
-    servers: list[Drip] = []
+    servers: list[DripServer] = []
 
-    def make(answer: bytes, pause: float) -> Drip:
-        servers.append(Drip(answer, pause))
+    def make(answer: bytes, pause: float) -> DripServer:
+        servers.append(DripServer(answer, pause))
         return servers[-1]
 
     yield make
