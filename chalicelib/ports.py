@@ -9,24 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .domain.access_log import AccessRecord
-from .domain.alert_contacts import AlertContact
-from .domain.applications import Application, CaseChange, DeadlineWatch, DepartmentTask
-from .domain.audit import AuditEntry
-from .domain.catalogue import ServiceItem
-from .domain.certificates import Certificate
-from .domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
-from .domain.departments import Department, Endpoint
-from .domain.enterprises import AgentAuthorization, Enterprise
-from .domain.events import DomainEvent
-from .domain.file_checks import ContentLimits, Finding
-from .domain.identity import VerifiedIdentity
-from .domain.notifications import Notification
-from .domain.statistics import ItemAggregate
-from .domain.task_desk import TaskComment
-from .domain.vault import VaultEntry
+# Annotations only: a cold start that loads this module (every function does, through its
+# dependencies) must not pay for every domain model.
+if TYPE_CHECKING:
+    from .domain.access_log import AccessRecord
+    from .domain.alert_contacts import AlertContact
+    from .domain.applications import Application, CaseChange, DeadlineWatch, DepartmentTask
+    from .domain.audit import AuditEntry
+    from .domain.catalogue import ServiceItem
+    from .domain.certificates import Certificate
+    from .domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
+    from .domain.departments import Department, Endpoint
+    from .domain.enterprises import AgentAuthorization, Enterprise
+    from .domain.events import DomainEvent
+    from .domain.file_checks import ContentLimits, Finding
+    from .domain.identity import VerifiedIdentity
+    from .domain.notifications import Notification
+    from .domain.statistics import ItemAggregate
+    from .domain.task_desk import TaskComment
+    from .domain.vault import VaultEntry
 
 
 @dataclass(frozen=True)

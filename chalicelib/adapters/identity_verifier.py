@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import urllib.error
-import urllib.request
 
 from ..domain.errors import ServiceUnavailable
 from ..observability import logger
@@ -69,6 +67,11 @@ class HttpsIdentityVerifier:
         if not self._url:
             logger.error("identity_verifier_not_configured")  # ONETRIP_IDENTITY_VERIFIER_URL is empty
             raise IdentityServiceUnavailable()
+        # Imported here: only the identity route needs an HTTP client, and urllib.request costs every
+        # other function's first response ~8 ms.
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(  # noqa: S310 - https enforced in __init__
             self._url, method="POST", data=json.dumps({"name": name, "id_number": id_number}).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"})

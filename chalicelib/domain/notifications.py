@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .catalogue import NotificationText, ServiceItem
+from .catalogue import ServiceItem
 from .events import DomainEvent
 
 _ITEM = frozenset({"item_code", "item_name_zh", "item_name_en"})
@@ -37,7 +37,9 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 APPLICANT_EVENTS = frozenset(PLACEHOLDERS)
 
-DEFAULT_TEXTS: dict[str, NotificationText] = {t: NotificationText(text_zh=zh, text_en=en) for t, zh, en in (
+# (zh, en) per event type. Plain strings, not NotificationText: building that model at import would
+# cost every cold start its schema.
+DEFAULT_TEXTS: dict[str, tuple[str, str]] = {t: (zh, en) for t, zh, en in (
     ("onetrip.application.submitted", "您的“{item_name_zh}”申请已提交。",
      "Your application for {item_name_en} has been submitted."),
     ("onetrip.case.accepted",
@@ -163,12 +165,13 @@ def compose(event: DomainEvent, item: ServiceItem | None, case_number: str | Non
         return None
     values = _values(event, item, case_number)
     override = item.notifications.get(event.type) if item is not None else None
-    for text in (override, default):
-        if text is None:
-            continue
-        zh, en = render(text.text_zh, values), render(text.text_en, values)
+    templates = [(override.text_zh, override.text_en)] if override is not None else []
+    for text_zh, text_en in (*templates, default):
+        zh, en = render(text_zh, values), render(text_en, values)
         if zh is not None and en is not None:
             return zh, en
     # The event lacks something even the default needs: still tell the applicant, with a gap.
     gaps = {name: "—" for name in PLACEHOLDERS[event.type]} | values
-    return render(default.text_zh, gaps) or default.text_zh, render(default.text_en, gaps) or default.text_en
+    default_zh, default_en = default
+    return render(default_zh, gaps) or default_zh, render(default_en, gaps) or default_en
+

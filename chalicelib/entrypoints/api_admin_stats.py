@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind, Scope
-from ..services.statistics import statistics_report
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
 from .stats_schemas import StatsReport
+
+if TYPE_CHECKING:
+    from ..services import statistics
+else:
+    statistics = deferred("chalicelib.services.statistics")
 
 admin_stats = Blueprint(__name__)
 
@@ -24,4 +29,4 @@ admin_stats = Blueprint(__name__)
            response=StatsReport, query=("month", "item_code"))
 def get_stats(_principal: Principal, _body: None) -> dict[str, Any]:
     query: dict[str, str] = dict(admin_stats.current_request.query_params or {})
-    return statistics_report(deps(), query.get("month"), query.get("item_code"))
+    return statistics.statistics_report(deps(), query.get("month"), query.get("item_code"))

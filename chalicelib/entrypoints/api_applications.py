@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from .. import metrics
 from ..bootstrap import deps
 from ..domain.principals import APPLICANT_KINDS, Principal, Scope
+from ..lazy import deferred
 from ..observability import logger
-from ..services import applications as service
-from ..services import cases
 from .auth import jwt_authorizer
 from .http import api_route, page_params
 from .schemas import (
@@ -23,6 +22,13 @@ from .schemas import (
     UploadTicket,
     application_view,
 )
+
+if TYPE_CHECKING:
+    from ..services import applications as service
+    from ..services import cases
+else:
+    service = deferred("chalicelib.services.applications")
+    cases = deferred("chalicelib.services.cases")
 
 applications = Blueprint(__name__)
 

@@ -3,7 +3,7 @@ intact — for the admins who supervise cases (scope `cases:supervise`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict
@@ -11,9 +11,14 @@ from pydantic import BaseModel, ConfigDict
 from ..bootstrap import deps
 from ..domain.audit import AuditEntry, ChainVerification
 from ..domain.principals import Principal, PrincipalKind, Scope
-from ..services.audit import read_trail
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
+
+if TYPE_CHECKING:
+    from ..services import audit
+else:
+    audit = deferred("chalicelib.services.audit")
 
 audit_api = Blueprint(__name__)
 
@@ -33,7 +38,7 @@ class CaseAuditTrail(BaseModel, defer_build=True):
            kinds=frozenset({PrincipalKind.ADMIN}), scope=Scope.CASES_SUPERVISE, authorizer=jwt_authorizer,
            response=CaseAuditTrail)
 def get_case_audit(_principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
-    trail = read_trail(deps().store, application_id)
+    trail = audit.read_trail(deps().store, application_id)
     app = trail.application
     return CaseAuditTrail(application_id=app.id, item_code=app.item_code,
                           case_number=app.case.case_number if app.case else None, entries=trail.entries,

@@ -3,17 +3,22 @@ first (the owner only; anyone else's application, like a missing one, is not fou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict
 
 from ..bootstrap import deps
-from ..domain.notifications import Notification
 from ..domain.principals import APPLICANT_KINDS, Principal, Scope
-from ..services.applicant_notifications import list_own_notifications
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route, page_params
+
+if TYPE_CHECKING:
+    from ..domain.notifications import Notification
+    from ..services import applicant_notifications
+else:
+    applicant_notifications = deferred("chalicelib.services.applicant_notifications")
 
 case_events = Blueprint(__name__)
 
@@ -48,5 +53,5 @@ def notification_view(notification: Notification) -> dict[str, Any]:
            response=NotificationPage, query=("limit", "cursor"))
 def list_case_events(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
     limit, cursor = page_params(case_events)
-    page = list_own_notifications(deps(), principal, application_id, limit, cursor)
+    page = applicant_notifications.list_own_notifications(deps(), principal, application_id, limit, cursor)
     return {"items": [notification_view(n) for n in page.items], "next_cursor": page.cursor}

@@ -4,7 +4,7 @@ terminals: acceptance review, visits)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint
 from pydantic import BaseModel, Field
@@ -13,10 +13,15 @@ from ..bootstrap import deps
 from ..domain.applications import Reason, SupplementItem
 from ..domain.cases import VISIT_REASONS
 from ..domain.principals import APPLICANT_KINDS, Principal, PrincipalKind, Scope
-from ..services import cases as service
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
 from .schemas import ApplicationView, Strict, TaskView, application_view, task_view
+
+if TYPE_CHECKING:
+    from ..services import cases as service
+else:
+    service = deferred("chalicelib.services.cases")
 
 cases = Blueprint(__name__)
 DEPARTMENTS = frozenset({PrincipalKind.DEPARTMENT})

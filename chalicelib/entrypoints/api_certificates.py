@@ -4,16 +4,21 @@ those issued outside the bus (also `onetrip certificates register`)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind
-from ..services import certificates as service
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
+
+if TYPE_CHECKING:
+    from ..services import certificates as service
+else:
+    service = deferred("chalicelib.services.certificates")
 
 certificates_api = Blueprint(__name__)
 ISSUERS = frozenset({PrincipalKind.DEPARTMENT, PrincipalKind.ADMIN})

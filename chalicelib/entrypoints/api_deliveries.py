@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind
-from ..services import delivery_log as service
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .delivery_schemas import DeliveryDetail, DeliveryPage, DeliveryView, Replayed, ReplayRange
 from .http import api_route, page_params
+
+if TYPE_CHECKING:
+    from ..services import delivery_log as service
+else:
+    service = deferred("chalicelib.services.delivery_log")
 
 deliveries_api = Blueprint(__name__)
 READERS = frozenset({PrincipalKind.DEPARTMENT, PrincipalKind.ADMIN})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -10,7 +10,7 @@ from ..bootstrap import deps
 from ..domain.departments import Department
 from ..domain.errors import NotFound, Problem, ValidationFailed
 from ..domain.principals import Principal, PrincipalKind
-from ..services import departments as service
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .delivery_schemas import (
     DepartmentDetail,
@@ -24,6 +24,11 @@ from .delivery_schemas import (
     SecretRotated,
 )
 from .http import api_route, page_params
+
+if TYPE_CHECKING:
+    from ..services import departments as service
+else:
+    service = deferred("chalicelib.services.departments")
 
 departments = Blueprint(__name__)
 ADMINS = frozenset({PrincipalKind.ADMIN})

@@ -4,16 +4,21 @@ representative authorizes agents; an agent sees whom it may act for."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind, Scope
-from ..services import enterprises as service
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
+
+if TYPE_CHECKING:
+    from ..services import enterprises as service
+else:
+    service = deferred("chalicelib.services.enterprises")
 
 enterprises = Blueprint(__name__)
 ADMINS = frozenset({PrincipalKind.ADMIN})

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind
-from ..services.events_feed import pull_events
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .delivery_schemas import EventPage
 from .http import api_route, page_params
+
+if TYPE_CHECKING:
+    from ..services import events_feed
+else:
+    events_feed = deferred("chalicelib.services.events_feed")
 
 events_api = Blueprint(__name__)
 
@@ -24,4 +29,4 @@ def list_events(principal: Principal, _body: None) -> dict[str, Any]:
     limit, _ = page_params(events_api)
     query: dict[str, str] = dict(events_api.current_request.query_params or {})
     after = query.get("after") or None
-    return pull_events(deps(), principal, after, limit)
+    return events_feed.pull_events(deps(), principal, after, limit)

@@ -4,12 +4,12 @@ for one's checklist)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from ..bootstrap import deps
-from ..services import catalogue
+from ..lazy import deferred
 from .catalogue_views import (
     ChecklistRequest,
     ChecklistView,
@@ -19,6 +19,11 @@ from .catalogue_views import (
     service_guide,
 )
 from .http import api_route, page_params
+
+if TYPE_CHECKING:
+    from ..services import catalogue
+else:
+    catalogue = deferred("chalicelib.services.catalogue")
 
 items = Blueprint(__name__)
 

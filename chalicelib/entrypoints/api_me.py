@@ -3,7 +3,7 @@ everything it holds about them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,9 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..bootstrap import deps
 from ..domain.principals import APPLICANT_KINDS, Principal, PrincipalKind, Scope
 from ..domain.rate_limits import IDENTITY_CLASS
-from ..services import identities
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
+
+if TYPE_CHECKING:
+    from ..services import identities
+else:
+    identities = deferred("chalicelib.services.identities")
 
 me = Blueprint(__name__)
 EVERY_KIND = frozenset(PrincipalKind)

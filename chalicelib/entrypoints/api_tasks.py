@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from ..bootstrap import deps
 from ..domain.applications import Outcome
 from ..domain.principals import Principal, PrincipalKind, Scope
-from ..services import cases
-from ..services import tasks as service
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .delivery_schemas import CommentBody, CommentPage, CommentView
 from .http import api_route, page_params
 from .schemas import Decision, TaskDetail, TaskPage, TaskView, task_view
+
+if TYPE_CHECKING:
+    from ..services import cases
+    from ..services import tasks as service
+else:
+    cases = deferred("chalicelib.services.cases")
+    service = deferred("chalicelib.services.tasks")
 
 tasks = Blueprint(__name__)
 DEPARTMENTS = frozenset({PrincipalKind.DEPARTMENT})

@@ -3,17 +3,24 @@ e-certificates, and who used my data."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..bootstrap import deps
 from ..domain.principals import APPLICANT_KINDS, Principal, Scope
-from ..services import access_log, certificates, vault
+from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route, page_params
 from .schemas import ApplicationView, application_view
+
+if TYPE_CHECKING:
+    from ..services import access_log, certificates, vault
+else:
+    access_log = deferred("chalicelib.services.access_log")
+    certificates = deferred("chalicelib.services.certificates")
+    vault = deferred("chalicelib.services.vault")
 
 vault_api = Blueprint(__name__)
 

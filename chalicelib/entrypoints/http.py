@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
@@ -17,9 +17,14 @@ from ..bootstrap import deps
 from ..domain.errors import Forbidden, MalformedRequest, OneTripError, Problem, ValidationFailed
 from ..domain.principals import Principal, PrincipalKind, Scope
 from ..domain.rate_limits import DEFAULT_CLASS, ROUTE_CLASSES
+from ..lazy import deferred
 from ..observability import logger
-from ..services import rate_limits
 from .errors import INTERNAL_ERROR, error_body, problems_from_validation, status_for
+
+if TYPE_CHECKING:
+    from ..services import rate_limits
+else:
+    rate_limits = deferred("chalicelib.services.rate_limits")
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 MAX_BODY_BYTES = 64 * 1024

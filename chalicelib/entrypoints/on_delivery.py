@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from .. import metrics
 from ..bootstrap import deps
+from ..lazy import deferred
 from ..observability import logger
-from ..ports import OutboundMessage
-from ..services.delivery import BatchBudget, DeliveryResult, deliver_batch
+
+if TYPE_CHECKING:
+    from ..services import delivery
+else:
+    delivery = deferred("chalicelib.services.delivery")
 
 deliveries = Blueprint(__name__)
 
@@ -32,16 +36,16 @@ def deliver(event: Any) -> dict[str, Any]:
     records = list(event)
     d = deps()
     remaining = _remaining_ms(event)
-    budget = BatchBudget.of(d.settings, remaining) if remaining is not None else None
-    results = deliver_batch(d, [r.body for r in records], budget=budget)
+    budget = delivery.BatchBudget.of(d.settings, remaining) if remaining is not None else None
+    results = delivery.deliver_batch(d, [r.body for r in records], budget=budget)
     failures = []
     for record, result in zip(records, results, strict=True):
         message_id = record.to_dict().get("messageId", "")
-        if isinstance(result, DeliveryResult) and result.outcome == "unstarted":
+        if isinstance(result, delivery.DeliveryResult) and result.outcome == "unstarted":
             metrics.count("DeliveriesOutOfTime")
             if _requeued(d, record, message_id):
                 continue
-        if isinstance(result, DeliveryResult):
+        if isinstance(result, delivery.DeliveryResult):
             logger.info("webhook_attempted", extra={"message_id": message_id, "outcome": result.outcome,
                                                     "status": result.status, "error": result.error,
                                                     "attempt": result.attempt, "retry_in": result.retry_in})
@@ -65,6 +69,8 @@ def _requeued(d: Any, record: Any, message_id: str) -> bool:
     receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1") or 1)
     if receives < MAX_UNSTARTED_RECEIVES:
         return False
+    from ..ports import OutboundMessage
+
     try:
         webhook_id = str(json.loads(record.body).get("webhook_id", "")) or message_id
         d.queue.send([OutboundMessage(id=webhook_id, body=record.body, delay_seconds=1)])

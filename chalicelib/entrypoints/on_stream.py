@@ -3,17 +3,24 @@ subscribed endpoint, a batch at a time (one projections transaction and the fewe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from ..adapters.records import event_from_stream_image
 from ..bootstrap import deps
-from ..domain.events import DomainEvent
+from ..lazy import deferred
 from ..observability import logger
-from ..services.dispatch import dispatch_events
-from ..services.projections import project
 from .batch import stream_batch
+
+if TYPE_CHECKING:
+    from ..adapters import records
+    from ..domain.events import DomainEvent
+    from ..services import dispatch as dispatcher
+    from ..services import projections
+else:
+    records = deferred("chalicelib.adapters.records")
+    dispatcher = deferred("chalicelib.services.dispatch")
+    projections = deferred("chalicelib.services.projections")
 
 stream = Blueprint(__name__)
 
@@ -25,13 +32,13 @@ PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/onetrip/
 def _event_of(record: Any) -> DomainEvent | None:
     if record.event_name != "INSERT" or not record.new_image:
         return None
-    return event_from_stream_image(record.new_image)
+    return records.event_from_stream_image(record.new_image)
 
 
 def _handle(events: list[DomainEvent]) -> None:
     wired = deps()
-    project(wired, events)
-    for event, sent in zip(events, dispatch_events(wired, events), strict=True):
+    projections.project(wired, events)
+    for event, sent in zip(events, dispatcher.dispatch_events(wired, events), strict=True):
         logger.info("event_dispatched", extra={"event_id": event.id, "type": event.type, "messages": sent,
                                                "application_id": event.application_id})
 

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from chalice import Blueprint
 
 from .. import metrics
 from ..bootstrap import deps
-from ..domain.applications import parse_material_key
+from ..lazy import deferred
 from ..observability import logger
-from ..services.materials import verify_material as verify
 from .batch import sqs_batch
+
+if TYPE_CHECKING:
+    from ..domain import applications
+    from ..services import materials
+else:
+    applications = deferred("chalicelib.domain.applications")
+    materials = deferred("chalicelib.services.materials")
 
 uploads = Blueprint(__name__)
 
@@ -27,10 +33,10 @@ def _keys(body: str) -> list[str]:
 
 def _handle(record: Any) -> bool:
     for key in _keys(record.body):
-        parsed = parse_material_key(key)
+        parsed = applications.parse_material_key(key)
         if parsed:
             logger.append_keys(application_id=parsed[0])
-        result = verify(deps(), key)
+        result = materials.verify_material(deps(), key)
         if result.outcome == "rejected":
             for reason in result.problem_codes or ("unspecified",):
                 metrics.count("MaterialsRejected", reason=reason)

@@ -20,8 +20,8 @@ from chalicelib.adapters import aws
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Built while importing on purpose: the catalogue's default notification texts are instances.
-BUILT_AT_IMPORT = {"chalicelib.domain.catalogue.NotificationText"}
+# Nothing is built while importing (the default notification texts are plain strings since issue 9).
+BUILT_AT_IMPORT: set[str] = set()
 
 
 def run_fresh(code: str) -> str:
@@ -42,6 +42,30 @@ def test_importing_the_app_builds_only_the_models_it_instantiates():
     seen = json.loads(run_fresh(code))
     assert seen["models"] > 100  # the walk found the app's models
     assert set(seen["built"]) <= BUILT_AT_IMPORT
+
+
+def test_importing_the_app_leaves_services_adapters_and_ports_for_the_first_event():
+    """Every function imports app.py; what only some handlers use is imported by the handler's first call
+    (`chalicelib.lazy.deferred`), so a function pays for its own services, not for every route's."""
+    code = ("import json, sys\nimport app\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('chalicelib'))))")
+    loaded = set(json.loads(run_fresh(code)))
+    assert "chalicelib.entrypoints.api_applications" in loaded  # the routes are registered
+    assert not {m for m in loaded if m.startswith(("chalicelib.services", "chalicelib.adapters"))}
+    assert not loaded & {"chalicelib.ports", "chalicelib.domain.notifications", "chalicelib.domain.deliveries",
+                         "chalicelib.domain.statistics", "chalicelib.domain.certificates"}
+
+
+def test_a_handler_imports_its_service_on_first_use_and_answers(monkeypatch: pytest.MonkeyPatch):
+    code = ("import sys\nimport app\nfrom chalice.test import Client\n"
+            "before = 'chalicelib.services.catalogue' in sys.modules\n"
+            "from chalicelib.bootstrap import override\n"
+            "from tests.fakes import fake_deps\n"
+            "override(fake_deps())\n"
+            "with Client(app.app) as client:\n"
+            "    status = client.http.get('/v1/items?limit=1').status_code\n"
+            "print(before, 'chalicelib.services.catalogue' in sys.modules, status)")
+    assert run_fresh(code) == "False True 200"
 
 
 def test_a_deferred_model_validates_and_dumps_on_first_use_as_before():

@@ -48,8 +48,8 @@ def sample(**extra) -> ServiceItem:
 
 def test_every_applicant_event_has_a_default_text_and_only_those():
     assert set(DEFAULT_TEXTS) == APPLICANT_EVENTS == set(PLACEHOLDERS) == set(EVENT_DATA)
-    for type_, text in DEFAULT_TEXTS.items():
-        assert placeholders(text.text_zh) <= PLACEHOLDERS[type_] and placeholders(text.text_en) <= PLACEHOLDERS[type_]
+    for type_, (zh, en) in DEFAULT_TEXTS.items():
+        assert placeholders(zh) <= PLACEHOLDERS[type_] and placeholders(en) <= PLACEHOLDERS[type_]
 
 
 @pytest.mark.parametrize("type_", sorted(EVENT_DATA))
