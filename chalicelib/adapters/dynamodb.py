@@ -13,7 +13,7 @@ import dataclasses
 import json
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -26,12 +26,10 @@ from ..domain.applications import (
     with_events,
 )
 from ..domain.catalogue import ServiceItem
-from ..domain.departments import Department, Endpoint
-from ..domain.enterprises import AgentAuthorization, Enterprise
 from ..domain.errors import ConcurrentUpdate, Conflict, Problem, ValidationFailed
 from ..domain.events import DomainEvent
-from ..domain.identity import VerifiedIdentity
 from ..domain.lifecycle import OPEN
+from ..lazy import deferred
 from ..ports import Page
 from . import keys
 from .dynamodb_alerts import AlertContactRecords
@@ -46,6 +44,21 @@ from .records import compressed_doc
 from .records import doc as _doc
 from .records import n as _n
 from .records import s as _s
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain import departments as departments_models
+    from ..domain import enterprises as enterprises_models
+    from ..domain import identity as identity_models
+    from ..domain.departments import Department, Endpoint
+    from ..domain.enterprises import AgentAuthorization, Enterprise
+    from ..domain.identity import VerifiedIdentity
+else:
+    departments_models = deferred("chalicelib.domain.departments")
+    enterprises_models = deferred("chalicelib.domain.enterprises")
+    identity_models = deferred("chalicelib.domain.identity")
+
 
 # Outbox records only need to live until the stream has carried them (24 h) plus a margin for replay.
 OUTBOX_TTL_SECONDS = 30 * 24 * 3600
@@ -224,14 +237,14 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
 
     def get_endpoint(self, department: str, endpoint_id: str) -> Endpoint | None:
         rec = self._get(keys.endpoint(department, endpoint_id))
-        return Endpoint.model_validate(_doc(rec)) if rec else None
+        return departments_models.Endpoint.model_validate(_doc(rec)) if rec else None
 
     def list_endpoints(self, department: str) -> list[Endpoint]:
         resp = self._db.query(
             TableName=self._table, KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
             ExpressionAttributeValues={":p": _s(keys.department(department)["pk"]), ":s": _s(keys.ENDPOINT_PREFIX)},
         )
-        return [Endpoint.model_validate(_doc(i)) for i in resp.get("Items", [])]
+        return [departments_models.Endpoint.model_validate(_doc(i)) for i in resp.get("Items", [])]
 
     # -- identities -------------------------------------------------------------------------------
     def put_identity(self, identity: VerifiedIdentity) -> None:
@@ -239,7 +252,7 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
 
     def get_identity(self, sub: str) -> VerifiedIdentity | None:
         rec = self._get(keys.identity(sub), consistent=True)
-        return VerifiedIdentity.model_validate(_doc(rec)) if rec else None
+        return identity_models.VerifiedIdentity.model_validate(_doc(rec)) if rec else None
 
     def bind_identity(self, identity: VerifiedIdentity) -> None:
         claim = _record(keys.identity_index("id_number", identity.id_number_index), "identity_index",
@@ -269,7 +282,7 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
 
     def get_enterprise(self, enterprise_id: str) -> Enterprise | None:
         rec = self._get(keys.enterprise(enterprise_id))
-        return Enterprise.model_validate(_doc(rec)) if rec else None
+        return enterprises_models.Enterprise.model_validate(_doc(rec)) if rec else None
 
     def put_authorization(self, authorization: AgentAuthorization) -> None:
         self._put(_record(keys.authorization(authorization.agent_sub, authorization.enterprise_id),
@@ -277,14 +290,14 @@ class DynamoStore(DeliveryRecords, RateCounterRecords, StatisticsRecords, AuditR
 
     def get_authorization(self, agent_sub: str, enterprise_id: str) -> AgentAuthorization | None:
         rec = self._get(keys.authorization(agent_sub, enterprise_id), consistent=True)
-        return AgentAuthorization.model_validate(_doc(rec)) if rec else None
+        return enterprises_models.AgentAuthorization.model_validate(_doc(rec)) if rec else None
 
     def list_authorizations(self, agent_sub: str) -> list[AgentAuthorization]:
         resp = self._db.query(
             TableName=self._table, KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
             ExpressionAttributeValues={":p": _s(keys.identity(agent_sub)["pk"]),
                                        ":s": _s(keys.AUTHORIZATION_PREFIX)})
-        return [AgentAuthorization.model_validate(_doc(i)) for i in resp.get("Items", [])]
+        return [enterprises_models.AgentAuthorization.model_validate(_doc(i)) for i in resp.get("Items", [])]
 
     def put_registry_entry(self, entry_index: str) -> None:
         self._put(_record(keys.registry_entry(entry_index), "registry_entry", "{}"))

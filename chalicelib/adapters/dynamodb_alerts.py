@@ -4,14 +4,23 @@ one record per subscribed contact with the departments it hears, changed only at
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.alert_contacts import AlertContact
 from ..domain.errors import ConcurrentUpdate
+from ..lazy import deferred
 from . import keys
 from .records import doc as _doc
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain import alert_contacts as alert_contacts_models
+    from ..domain.alert_contacts import AlertContact
+else:
+    alert_contacts_models = deferred("chalicelib.domain.alert_contacts")
+
 
 
 class AlertContactRecords:
@@ -22,7 +31,9 @@ class AlertContactRecords:
 
     def get_alert_contact(self, key: str) -> AlertContact | None:
         rec = self._get(keys.alert_contact(key), consistent=True)
-        return AlertContact.model_validate({**_doc(rec), "version": int(rec["version"]["N"])}) if rec else None
+        if not rec:
+            return None
+        return alert_contacts_models.AlertContact.model_validate({**_doc(rec), "version": int(rec["version"]["N"])})
 
     def save_alert_contact(self, contact: AlertContact, expected_version: int | None) -> AlertContact:
         saved = contact.model_copy(update={"version": 0 if expected_version is None else expected_version + 1})

@@ -14,20 +14,33 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.applications import DepartmentTask
-from ..domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
-from ..domain.departments import Department, Endpoint
 from ..domain.errors import ConcurrentUpdate
 from ..domain.events import DomainEvent
-from ..domain.task_desk import TaskComment
+from ..lazy import deferred
 from ..ports import OutboundMessage, Page
 from . import keys
 from .records import compressed_doc
 from .records import doc as _doc
 from .records import n as _n
 from .records import s as _s
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain import deliveries as deliveries_models
+    from ..domain import departments as departments_models
+    from ..domain import task_desk as task_desk_models
+    from ..domain.deliveries import Delivery, DeliveryAttempt, EndpointHealth
+    from ..domain.departments import Department, Endpoint
+    from ..domain.task_desk import TaskComment
+else:
+    deliveries_models = deferred("chalicelib.domain.deliveries")
+    departments_models = deferred("chalicelib.domain.departments")
+    task_desk_models = deferred("chalicelib.domain.task_desk")
+
 
 # The pull API promises at least 30 days; the feed copies live a little longer.
 FEED_TTL_SECONDS = 35 * 24 * 3600
@@ -72,7 +85,7 @@ class DeliveryRecords:
     # -- departments --------------------------------------------------------------------------------
     def get_department(self, code: str) -> Department | None:
         rec = self._get(keys.department(code), consistent=True)
-        return Department.model_validate(_doc(rec)) if rec else None
+        return departments_models.Department.model_validate(_doc(rec)) if rec else None
 
     def list_departments(self, limit: int, cursor: str | None) -> Page:
         from .dynamodb import decode_cursor, encode_cursor
@@ -84,7 +97,7 @@ class DeliveryRecords:
         if start:
             kwargs["ExclusiveStartKey"] = start
         resp = self._db.query(**kwargs)
-        return Page([Department.model_validate(_doc(i)) for i in resp.get("Items", [])],
+        return Page([departments_models.Department.model_validate(_doc(i)) for i in resp.get("Items", [])],
                      encode_cursor(resp.get("LastEvaluatedKey")))
 
     # -- delivery state and log ---------------------------------------------------------------------
@@ -92,7 +105,7 @@ class DeliveryRecords:
     def _delivery_from(rec: dict[str, Any] | None) -> Delivery | None:
         if rec is None or rec.get("type", {}).get("S") != "delivery_state":
             return None
-        return Delivery.model_validate({**_doc(rec), "version": int(rec["version"]["N"])})
+        return deliveries_models.Delivery.model_validate({**_doc(rec), "version": int(rec["version"]["N"])})
 
     def get_delivery(self, webhook_id: str) -> Delivery | None:
         return self._delivery_from(self._get(keys.delivery(webhook_id), consistent=True))
@@ -103,8 +116,9 @@ class DeliveryRecords:
         wanted = (keys.delivery(webhook_id), keys.endpoint(department, endpoint_id), keys.endpoint_health(endpoint_id))
         found = {(i["pk"]["S"], i["sk"]["S"]): i for i in self._batch_get(list(wanted))}
         state, endpoint, health = (found.get((k["pk"], k["sk"])) for k in wanted)
-        return (self._delivery_from(state), Endpoint.model_validate(_doc(endpoint)) if endpoint else None,
-                EndpointHealth.model_validate(_doc(health)) if health else None)
+        return (self._delivery_from(state),
+                departments_models.Endpoint.model_validate(_doc(endpoint)) if endpoint else None,
+                deliveries_models.EndpointHealth.model_validate(_doc(health)) if health else None)
 
     def _batch_get(self, wanted: list[dict[str, str]]) -> list[dict[str, Any]]:
         pending: list[dict[str, Any]] = [{k: _s(v) for k, v in key.items()} for key in wanted]
@@ -150,7 +164,7 @@ class DeliveryRecords:
             resp = self._db.query(**kwargs)
             for item in resp.get("Items", []):
                 if item["sk"]["S"].startswith(keys.ATTEMPT_PREFIX):
-                    logged = [DeliveryAttempt.model_validate(_doc(item))]
+                    logged = [deliveries_models.DeliveryAttempt.model_validate(_doc(item))]
                 else:
                     state = self._delivery_from(item)
                     logged = list(state.attempts) if state else []
@@ -186,7 +200,7 @@ class DeliveryRecords:
                 kwargs["ExclusiveStartKey"] = start
             kwargs["Limit"] = limit - len(found)
             resp = self._db.query(**kwargs)
-            found += [Delivery.model_validate({**_doc(i), "version": int(i["version"]["N"])})
+            found += [deliveries_models.Delivery.model_validate({**_doc(i), "version": int(i["version"]["N"])})
                       for i in resp.get("Items", [])]
             last = start = resp.get("LastEvaluatedKey")
             if not last or len(found) >= limit:
@@ -196,7 +210,7 @@ class DeliveryRecords:
     # -- circuit breaker ----------------------------------------------------------------------------
     def get_endpoint_health(self, endpoint_id: str) -> EndpointHealth | None:
         rec = self._get(keys.endpoint_health(endpoint_id), consistent=True)
-        return EndpointHealth.model_validate(_doc(rec)) if rec else None
+        return deliveries_models.EndpointHealth.model_validate(_doc(rec)) if rec else None
 
     def put_endpoint_health(self, health: EndpointHealth) -> None:
         self._put(self._item(keys.endpoint_health(health.endpoint_id), "endpoint_health", health.model_dump_json()))
@@ -237,7 +251,7 @@ class DeliveryRecords:
             TableName=self._table, ConsistentRead=True, Limit=200,
             KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
             ExpressionAttributeValues={":p": _s(keys.task(task_id)["pk"]), ":s": _s(keys.COMMENT_PREFIX)})
-        return [TaskComment.model_validate(_doc(i)) for i in resp.get("Items", [])]
+        return [task_desk_models.TaskComment.model_validate(_doc(i)) for i in resp.get("Items", [])]
 
 
 __all__ = ["ConcurrentUpdate", "DeliveryRecords"]

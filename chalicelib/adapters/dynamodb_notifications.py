@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.notifications import Notification
+from ..lazy import deferred
 from ..ports import Page
 from . import keys
 from .records import bad_cursor as _bad_cursor
 from .records import doc as _doc
 from .records import key_of as _key
 from .records import s as _s
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain import notifications as notifications_models
+    from ..domain.notifications import Notification
+else:
+    notifications_models = deferred("chalicelib.domain.notifications")
+
 
 
 def _encode(last_key: dict[str, Any] | None) -> str | None:
@@ -58,7 +67,7 @@ class NotificationRecords:
     def get_notification(self, app_id: str, position: str) -> Notification | None:
         rec = self._db.get_item(TableName=self._table, Key=_key(keys.notification(app_id, position)),
                                 ConsistentRead=True).get("Item")
-        return Notification.model_validate(_doc(rec)) if rec else None
+        return notifications_models.Notification.model_validate(_doc(rec)) if rec else None
 
     def mark_notification_sent(self, sent: Notification) -> None:
         """One conditional UpdateItem with the sent copy (the caller holds the recorded notification); a
@@ -85,5 +94,5 @@ class NotificationRecords:
             kwargs["ExclusiveStartKey"] = start
         items = self._db.query(**kwargs).get("Items", [])
         page = items[:limit]
-        return Page([Notification.model_validate(_doc(i)) for i in page],
+        return Page([notifications_models.Notification.model_validate(_doc(i)) for i in page],
                     _encode({"pk": page[-1]["pk"], "sk": page[-1]["sk"]}) if len(items) > limit else None)

@@ -12,14 +12,19 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.notifications import Notification
 from ..ports import Increment, Recorded
 from .dynamodb_notifications import notification_put
 from .dynamodb_statistics import stats_marker, stats_update
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain.notifications import Notification
+
 
 TRANSACTION_ITEMS = 100
 # Two stream batches adding to one aggregate at the same instant cancel one transaction with

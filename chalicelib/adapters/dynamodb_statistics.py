@@ -11,13 +11,22 @@ by one paginated Query; its size is bounded by the catalogue (one record per ite
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..domain.statistics import COUNTERS, ItemAggregate
+from ..lazy import deferred
 from . import keys
 from .records import key_of as _key
 from .records import n as _n
 from .records import s as _s
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain import statistics as statistics_models
+    from ..domain.statistics import ItemAggregate
+else:
+    statistics_models = deferred("chalicelib.domain.statistics")
+
 
 # Markers must outlive every redelivery: the stream keeps records 24 h; outbox records live 30 days.
 STATS_MARKER_TTL_SECONDS = 35 * 24 * 3600
@@ -58,11 +67,12 @@ class StatisticsRecords:
             "ExpressionAttributeValues": {":p": _s(keys.stats(period, "")["pk"]), ":s": _s(keys.STATS_ITEM_PREFIX)},
         }
         out: list[ItemAggregate] = []
+        aggregate, names = statistics_models.ItemAggregate, statistics_models.COUNTERS
         while True:
             resp = self._db.query(**kwargs)
             for item in resp.get("Items", []):
-                out.append(ItemAggregate(period=period, item_code=item["item_code"]["S"],
-                                         counters={c: int(item[c]["N"]) for c in COUNTERS if c in item}))
+                out.append(aggregate(period=period, item_code=item["item_code"]["S"],
+                                     counters={c: int(item[c]["N"]) for c in names if c in item}))
             if not resp.get("LastEvaluatedKey"):
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

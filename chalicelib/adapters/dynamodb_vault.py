@@ -13,14 +13,12 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..domain.access_log import AccessRecord
 from ..domain.applications import Application
-from ..domain.certificates import Certificate
 from ..domain.errors import ConcurrentUpdate
 from ..domain.events import DomainEvent
-from ..domain.vault import VaultEntry
+from ..lazy import deferred
 from ..ports import Page
 from . import keys
 from .records import bad_cursor as _bad_cursor
@@ -28,6 +26,21 @@ from .records import doc as _doc
 from .records import key_of as _key
 from .records import n as _n
 from .records import s as _s
+
+# Domain models this mixin alone reads are imported on its first read: a function that never
+# touches them does not pay for them at its cold start.
+if TYPE_CHECKING:
+    from ..domain import access_log as access_log_models
+    from ..domain import certificates as certificates_models
+    from ..domain import vault as vault_models
+    from ..domain.access_log import AccessRecord
+    from ..domain.certificates import Certificate
+    from ..domain.vault import VaultEntry
+else:
+    access_log_models = deferred("chalicelib.domain.access_log")
+    certificates_models = deferred("chalicelib.domain.certificates")
+    vault_models = deferred("chalicelib.domain.vault")
+
 
 # An expired entry is no longer offered; it is deleted (TTL) a month later, so the owner can still see
 # what the access log refers to for a while.
@@ -81,13 +94,13 @@ class VaultRecords:
 
     def get_vault_entry(self, owner: str, material: str, sha256: str) -> VaultEntry | None:
         rec = self._get(keys.vault_entry(owner, material, sha256), consistent=True)
-        return VaultEntry.model_validate(_doc(rec)) if rec else None
+        return vault_models.VaultEntry.model_validate(_doc(rec)) if rec else None
 
     def list_vault(self, owner: str) -> list[VaultEntry]:
         items = self._query_all({"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
                                  "ExpressionAttributeValues": {":p": _s(keys.vault_entry(owner, "", "")["pk"]),
                                                                ":s": _s(keys.VAULT_PREFIX)}})
-        return [VaultEntry.model_validate(_doc(i)) for i in items]
+        return [vault_models.VaultEntry.model_validate(_doc(i)) for i in items]
 
     def _query_all(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -120,12 +133,12 @@ class VaultRecords:
 
     def get_certificate(self, certificate_id: str) -> Certificate | None:
         rec = self._get(keys.certificate(certificate_id), consistent=True)
-        return Certificate.model_validate(_doc(rec)) if rec else None
+        return certificates_models.Certificate.model_validate(_doc(rec)) if rec else None
 
     def list_certificates(self, holder_index: str) -> list[Certificate]:
         items = self._query_all({"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
                                  "ExpressionAttributeValues": {":p": _s(keys.certificate_holder_index(holder_index))}})
-        return [Certificate.model_validate(_doc(i)) for i in items]
+        return [certificates_models.Certificate.model_validate(_doc(i)) for i in items]
 
     # -- the access log ------------------------------------------------------------------------------
     def add_access_record(self, record: AccessRecord) -> None:
@@ -142,7 +155,7 @@ class VaultRecords:
             kwargs["ExclusiveStartKey"] = {"pk": _s(partition), "sk": _s(_decode_cursor(cursor, partition))}
         resp = self._db.query(**kwargs)
         last = resp.get("LastEvaluatedKey")
-        return Page([AccessRecord.model_validate(_doc(i)) for i in resp.get("Items", [])],
+        return Page([access_log_models.AccessRecord.model_validate(_doc(i)) for i in resp.get("Items", [])],
                     _encode_cursor(partition, last["sk"]["S"]) if last else None)
 
 
