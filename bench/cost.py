@@ -7,8 +7,9 @@ cost per case =
   + Σ invocations billed GB-s × GB-s price            (billed ms per invocation, see `billed_ms`)
   + API requests × API Gateway (REST) price
   + WRU × write price + RRU × read price               (estimated from item sizes, bench/awscalls.py)
-  + S3 PUT/POST × PUT price + S3 GET × GET price       (uploads and department downloads by clients,
-                                                        GetObject by the verifier)
+  + S3 PUT-class × PUT price + S3 GET-class × GET price
+                                                       (uploads and department downloads by clients; our
+                                                        GetObject, and our CopyObject sealing each upload)
   + SQS requests × SQS price                           (our SendMessageBatch, S3's notifications, the
                                                         Lambda pollers' ReceiveMessage + DeleteMessage)
   + KMS requests × KMS price                           (ours; S3's SSE-KMS with a bucket key ≈ 0)
@@ -119,6 +120,12 @@ def billed_ms(inv: dict[str, Any], memory: int) -> int:
     return max(1, math.ceil(own + waits))
 
 
+# S3 bills our own requests by class too: a server-side copy (sealing a verified upload, quarantining a
+# rejected one) is a PUT-class request like the client's upload; DeleteObject is free.
+S3_PUT_CLASS = ("PutObject", "CopyObject", "PostObject", "ListObjectsV2", "ListObjects")
+S3_GET_CLASS = ("GetObject", "HeadObject")
+
+
 def usage(journey: dict[str, Any], memory: int) -> dict[str, float]:
     """Billable quantities of one case."""
     invocations = journey["invocations"]
@@ -135,8 +142,8 @@ def usage(journey: dict[str, Any], memory: int) -> dict[str, float]:
         "api_requests": float(clients.get("api_gateway", 0)),
         "wru": units.get("wru", 0.0),
         "rru": units.get("rru", 0.0),
-        "s3_put": float(clients.get("s3_put", 0)),
-        "s3_get": float(clients.get("s3_get", 0) + ops.get("s3:GetObject", 0)),
+        "s3_put": float(clients.get("s3_put", 0) + sum(ops.get(f"s3:{op}", 0) for op in S3_PUT_CLASS)),
+        "s3_get": float(clients.get("s3_get", 0) + sum(ops.get(f"s3:{op}", 0) for op in S3_GET_CLASS)),
         "sqs_requests": units.get("sqs_requests", 0.0) + journey["s3_notifications"] + 2 * sqs_batches,
         "kms_requests": float(sum(v for k, v in ops.items() if k.startswith("kms:"))),
         "log_gb": log_bytes / 1024**3,
@@ -200,7 +207,7 @@ def levers(journey: dict[str, Any], memory: int) -> list[dict[str, Any]]:
         return {**j, "billing_units": units}
 
     # Applied already, so no longer listed: the stream trigger's FilterCriteria (only outbox INSERTs
-    # invoke `dispatch`) and compressed application, task and delivery documents.
+    # invoke `dispatch`) and compressed application, task, delivery and access-record documents.
     rows = [
         ("authorizer result cache (TTL 300 s instead of 0)", cached_authorizer(journey)),
         ("application/task index projecting keys only (no second copy of every write)", keys_only_index(journey)),

@@ -11,11 +11,12 @@ from ..domain.principals import Principal, PrincipalKind, Scope
 from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
-from .stats_schemas import StatsReport
 
 if TYPE_CHECKING:
     from ..services import statistics
+    from . import stats_schemas
 else:
+    stats_schemas = deferred("chalicelib.entrypoints.stats_schemas")
     statistics = deferred("chalicelib.services.statistics")
 
 admin_stats = Blueprint(__name__)
@@ -26,7 +27,7 @@ admin_stats = Blueprint(__name__)
                    "or one: volume and top-20 share, on-time rate, working days against committed, supplement "
                    "rounds, one-trip rate, satisfaction, open rectifications",
            kinds=frozenset({PrincipalKind.ADMIN}), scope=Scope.CASES_SUPERVISE, authorizer=jwt_authorizer,
-           response=StatsReport, query=("month", "item_code"))
+           response=lambda: stats_schemas.StatsReport, query=("month", "item_code"))
 def get_stats(_principal: Principal, _body: None) -> dict[str, Any]:
     query: dict[str, str] = dict(admin_stats.current_request.query_params or {})
     return statistics.statistics_report(deps(), query.get("month"), query.get("item_code"))

@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict
 
 from ..bootstrap import deps
-from ..domain.audit import AuditEntry, ChainVerification
 from ..domain.principals import Principal, PrincipalKind, Scope
 from ..lazy import deferred
 from .auth import jwt_authorizer
@@ -17,29 +15,21 @@ from .http import api_route
 
 if TYPE_CHECKING:
     from ..services import audit
+    from . import audit_schemas
 else:
+    audit_schemas = deferred("chalicelib.entrypoints.audit_schemas")
     audit = deferred("chalicelib.services.audit")
 
 audit_api = Blueprint(__name__)
 
 
-class CaseAuditTrail(BaseModel, defer_build=True):
-    model_config = ConfigDict(extra="forbid")
-
-    application_id: str
-    item_code: str
-    case_number: str | None
-    entries: list[AuditEntry]
-    verification: ChainVerification
-
-
 @api_route(audit_api, "GET", "/v1/admin/cases/{application_id}/audit",
            summary="A case's audit trail (who, kind, when, what, catalogue version) and its hash-chain check",
            kinds=frozenset({PrincipalKind.ADMIN}), scope=Scope.CASES_SUPERVISE, authorizer=jwt_authorizer,
-           response=CaseAuditTrail)
+           response=lambda: audit_schemas.CaseAuditTrail)
 def get_case_audit(_principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
     trail = audit.read_trail(deps().store, application_id)
     app = trail.application
-    return CaseAuditTrail(application_id=app.id, item_code=app.item_code,
+    return audit_schemas.CaseAuditTrail(application_id=app.id, item_code=app.item_code,
                           case_number=app.case.case_number if app.case else None, entries=trail.entries,
                           verification=trail.verification).model_dump(mode="json")

@@ -4,96 +4,38 @@ terminals: acceptance review, visits)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
 
 from ..bootstrap import deps
-from ..domain.applications import Reason, SupplementItem
-from ..domain.cases import VISIT_REASONS
 from ..domain.principals import APPLICANT_KINDS, Principal, PrincipalKind, Scope
 from ..lazy import deferred
 from .auth import jwt_authorizer
 from .http import api_route
-from .schemas import ApplicationView, Strict, TaskView, application_view, task_view
 
 if TYPE_CHECKING:
     from ..services import cases as service
+    from . import case_schemas, schemas
+    from .case_schemas import (
+        CounterBody,
+        IssueResultBody,
+        RatingBody,
+        RectificationBody,
+        RefusalBody,
+        ResultUploadBody,
+        SupplementRequestBody,
+        VisitBody,
+    )
 else:
+    case_schemas = deferred("chalicelib.entrypoints.case_schemas")
+    schemas = deferred("chalicelib.entrypoints.schemas")
     service = deferred("chalicelib.services.cases")
 
 cases = Blueprint(__name__)
 DEPARTMENTS = frozenset({PrincipalKind.DEPARTMENT})
 WINDOW = frozenset({PrincipalKind.WINDOW_STAFF})
 COUNTER = frozenset({PrincipalKind.WINDOW_STAFF, PrincipalKind.TERMINAL})
-
-
-class SupplementRequestBody(BaseModel, defer_build=True):
-    model_config = Strict
-    items: list[SupplementItem] = Field(min_length=1, max_length=50,
-                                        description="everything needed, at once (一次性告知)")
-
-
-class IssueResultBody(BaseModel, defer_build=True):
-    model_config = Strict
-    method: Literal["download", "mail", "pickup"]
-    address: str | None = Field(default=None, min_length=5, max_length=300, description="mail only; kept encrypted")
-    office: str | None = Field(default=None, max_length=64, description="pick-up only")
-
-
-class RatingBody(BaseModel, defer_build=True):
-    model_config = Strict
-    level: int = Field(ge=1, le=5, description="5 非常满意 … 1 非常不满意; ≤ 2 opens a rectification")
-    comment: str | None = Field(default=None, max_length=500)
-
-
-PASS_CODE = Field(pattern=r"^[A-Za-z0-9]{8}$", description="the counter pass the applicant shows")
-
-
-class CounterBody(BaseModel, defer_build=True):
-    model_config = Strict
-    pass_code: str = PASS_CODE
-
-
-class VisitBody(BaseModel, defer_build=True):
-    model_config = Strict
-    pass_code: str = PASS_CODE
-    reason: Literal[VISIT_REASONS]  # type: ignore[valid-type]
-
-
-class RefusalBody(BaseModel, defer_build=True):
-    model_config = Strict
-    pass_code: str = PASS_CODE
-    reasons: list[Reason] = Field(min_length=1, max_length=50)
-
-
-class CounterPass(BaseModel, defer_build=True):
-    code: str
-    expires_at: str
-
-
-class RectificationBody(BaseModel, defer_build=True):
-    model_config = Strict
-    note: str = Field(min_length=1, max_length=2000)
-
-
-class ResultUploadBody(BaseModel, defer_build=True):
-    model_config = Strict
-    content_type: Literal["application/pdf"]
-
-
-class ResultUploadTicket(BaseModel, defer_build=True):
-    upload_id: str
-    url: str
-    fields: dict[str, str]
-    expires_at: str
-    max_size_bytes: int
-
-
-class ResultView(BaseModel, defer_build=True):
-    application: ApplicationView
-    documents: list[dict[str, Any]]
 
 
 # -- applicant ------------------------------------------------------------------------------------
@@ -106,48 +48,50 @@ def _own(path: str, summary: str, **kw: Any) -> Any:
 
 @_own("/v1/applications/{application_id}/counter-pass",
       "A short-lived code to show at a window or terminal: only with it can the counter reach this application",
-      response=CounterPass, status=201)
+      response=lambda: case_schemas.CounterPass, status=201)
 def counter_pass(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
     code, expires = service.counter_pass(deps(), principal, application_id)
     return {"code": code, "expires_at": expires}
 
 
 @_own("/v1/applications/{application_id}/resubmit", "Resubmit after a supplement request (补正): the clock resumes",
-      response=ApplicationView)
+      response=lambda: schemas.ApplicationView)
 def resubmit(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
-    return application_view(service.resubmit(deps(), principal, application_id))
+    return schemas.application_view(service.resubmit(deps(), principal, application_id))
 
 
 @_own("/v1/applications/{application_id}/withdraw", "Withdraw the application or case before a decision",
-      response=ApplicationView)
+      response=lambda: schemas.ApplicationView)
 def withdraw(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
-    return application_view(service.withdraw(deps(), principal, application_id))
+    return schemas.application_view(service.withdraw(deps(), principal, application_id))
 
 
 @_own("/v1/applications/{application_id}/result", "Take the decided case's result: download, mail or pick-up",
-      body=IssueResultBody, response=ResultView)
+      body=lambda: case_schemas.IssueResultBody, response=lambda: case_schemas.ResultView)
 def issue_result(principal: Principal, body: IssueResultBody, application_id: str) -> dict[str, Any]:
     app, documents = service.issue_result(deps(), principal, application_id, body.method, body.address, body.office)
-    return {"application": application_view(app), "documents": documents}
+    return {"application": schemas.application_view(app), "documents": documents}
 
 
 @api_route(cases, "GET", "/v1/applications/{application_id}/result", summary="Fresh links to an issued result",
-           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer, response=ResultView)
+           kinds=APPLICANT_KINDS, scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer,
+           response=lambda: case_schemas.ResultView)
 def get_result(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
     app, documents = service.own_result(deps(), principal, application_id)
-    return {"application": application_view(app), "documents": documents}
+    return {"application": schemas.application_view(app), "documents": documents}
 
 
 @_own("/v1/applications/{application_id}/close", "Confirm the result arrived: the case is closed (办结)",
-      response=ApplicationView)
+      response=lambda: schemas.ApplicationView)
 def close(principal: Principal, _body: None, application_id: str) -> dict[str, Any]:
-    return application_view(service.close(deps(), principal, application_id))
+    return schemas.application_view(service.close(deps(), principal, application_id))
 
 
-@_own("/v1/applications/{application_id}/rating", "Rate the decided case (好差评), once", body=RatingBody,
-      response=ApplicationView, status=201)
+@_own("/v1/applications/{application_id}/rating", "Rate the decided case (好差评), once",
+      body=lambda: case_schemas.RatingBody,
+      response=lambda: schemas.ApplicationView, status=201)
 def rate(principal: Principal, body: RatingBody, application_id: str) -> dict[str, Any]:
-    return application_view(service.rate(deps(), principal, application_id, body.level, body.comment))
+    return schemas.application_view(service.rate(deps(), principal, application_id, body.level, body.comment))
 
 
 # -- departments ----------------------------------------------------------------------------------
@@ -160,13 +104,13 @@ def _department(path: str, summary: str, **kw: Any) -> Any:
 
 @_department("/v1/tasks/{task_id}/supplement-request",
              "Ask the applicant to supplement (补正): everything at once; pauses every clock of the case",
-             body=SupplementRequestBody, response=TaskView, status=201)
+             body=lambda: case_schemas.SupplementRequestBody, response=lambda: schemas.TaskView, status=201)
 def request_supplement(principal: Principal, body: SupplementRequestBody, task_id: str) -> dict[str, Any]:
-    return task_view(service.request_supplement(deps(), principal, task_id, body.items)[1])
+    return schemas.task_view(service.request_supplement(deps(), principal, task_id, body.items)[1])
 
 
 @_department("/v1/tasks/{task_id}/result-uploads", "A presigned POST for the task's result document (PDF)",
-             body=ResultUploadBody, response=ResultUploadTicket, status=201)
+             body=lambda: case_schemas.ResultUploadBody, response=lambda: case_schemas.ResultUploadTicket, status=201)
 def result_upload(principal: Principal, body: ResultUploadBody, task_id: str) -> dict[str, Any]:
     upload_id, post = service.result_upload(deps(), principal, task_id, body.content_type)
     return {"upload_id": upload_id, "url": post.url, "fields": post.fields, "expires_at": post.expires_at,
@@ -174,9 +118,9 @@ def result_upload(principal: Principal, body: ResultUploadBody, task_id: str) ->
 
 
 @_department("/v1/tasks/{task_id}/rectification", "Close a rectification task (整改) with what was put right",
-             body=RectificationBody, response=TaskView)
+             body=lambda: case_schemas.RectificationBody, response=lambda: schemas.TaskView)
 def close_rectification(principal: Principal, body: RectificationBody, task_id: str) -> dict[str, Any]:
-    return task_view(service.close_rectification(deps(), principal, task_id, body.note))
+    return schemas.task_view(service.close_rectification(deps(), principal, task_id, body.note))
 
 
 # -- the counter ----------------------------------------------------------------------------------
@@ -184,24 +128,25 @@ def close_rectification(principal: Principal, body: RectificationBody, task_id: 
 
 @api_route(cases, "POST", "/v1/counter/applications/{application_id}/accept",
            summary="Acceptance review passed at the window (受理): the case starts; the visit is recorded",
-           kinds=WINDOW, scope=Scope.CASES_COUNTER, authorizer=jwt_authorizer, body=CounterBody,
-           response=ApplicationView)
+           kinds=WINDOW, scope=Scope.CASES_COUNTER, authorizer=jwt_authorizer, body=lambda: case_schemas.CounterBody,
+           response=lambda: schemas.ApplicationView)
 def accept_at_window(principal: Principal, body: CounterBody, application_id: str) -> dict[str, Any]:
-    return application_view(service.accept_at_window(deps(), principal, application_id, body.pass_code))
+    return schemas.application_view(service.accept_at_window(deps(), principal, application_id, body.pass_code))
 
 
 @api_route(cases, "POST", "/v1/counter/applications/{application_id}/refuse",
            summary="Refuse at acceptance (不予受理), with reasons", kinds=WINDOW, scope=Scope.CASES_COUNTER,
-           authorizer=jwt_authorizer, body=RefusalBody, response=ApplicationView)
+           authorizer=jwt_authorizer, body=lambda: case_schemas.RefusalBody, response=lambda: schemas.ApplicationView)
 def refuse_at_window(principal: Principal, body: RefusalBody, application_id: str) -> dict[str, Any]:
-    return application_view(service.refuse_at_window(deps(), principal, application_id, body.pass_code,
+    return schemas.application_view(service.refuse_at_window(deps(), principal, application_id, body.pass_code,
                                                      body.reasons))
 
 
 @api_route(cases, "POST", "/v1/counter/applications/{application_id}/visits",
            summary="Record one visit in person (window staff or a terminal)", kinds=COUNTER,
-           scope=Scope.CASES_COUNTER, authorizer=jwt_authorizer, body=VisitBody, response=ApplicationView,
+           scope=Scope.CASES_COUNTER, authorizer=jwt_authorizer, body=lambda: case_schemas.VisitBody,
+           response=lambda: schemas.ApplicationView,
            status=201)
 def record_visit(principal: Principal, body: VisitBody, application_id: str) -> dict[str, Any]:
-    return application_view(service.record_visit(deps(), principal, application_id, body.pass_code,
+    return schemas.application_view(service.record_visit(deps(), principal, application_id, body.pass_code,
                                                  body.reason))

@@ -11,12 +11,14 @@ from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind
 from ..lazy import deferred
 from .auth import jwt_authorizer
-from .delivery_schemas import DeliveryDetail, DeliveryPage, DeliveryView, Replayed, ReplayRange
 from .http import api_route, page_params
 
 if TYPE_CHECKING:
     from ..services import delivery_log as service
+    from . import delivery_schemas
+    from .delivery_schemas import ReplayRange
 else:
+    delivery_schemas = deferred("chalicelib.entrypoints.delivery_schemas")
     service = deferred("chalicelib.services.delivery_log")
 
 deliveries_api = Blueprint(__name__)
@@ -25,7 +27,7 @@ READERS = frozenset({PrincipalKind.DEPARTMENT, PrincipalKind.ADMIN})
 
 @api_route(deliveries_api, "GET", "/v1/deliveries",
            summary="Webhook deliveries, newest first, optionally by status (admins name the department)",
-           kinds=READERS, authorizer=jwt_authorizer, response=DeliveryPage,
+           kinds=READERS, authorizer=jwt_authorizer, response=lambda: delivery_schemas.DeliveryPage,
            query=("status", "department", "limit", "cursor"))
 def list_deliveries(principal: Principal, _body: None) -> dict[str, Any]:
     limit, cursor = page_params(deliveries_api)
@@ -36,7 +38,7 @@ def list_deliveries(principal: Principal, _body: None) -> dict[str, Any]:
 
 
 @api_route(deliveries_api, "GET", "/v1/deliveries/{webhook_id}", summary="One delivery with every attempt",
-           kinds=READERS, authorizer=jwt_authorizer, response=DeliveryDetail)
+           kinds=READERS, authorizer=jwt_authorizer, response=lambda: delivery_schemas.DeliveryDetail)
 def get_delivery(principal: Principal, _body: None, webhook_id: str) -> dict[str, Any]:
     delivery, attempts = service.get_delivery(deps(), principal, webhook_id)
     return {**delivery.summary(), "attempts": attempts, "payload": json.loads(delivery.payload)}
@@ -44,14 +46,15 @@ def get_delivery(principal: Principal, _body: None, webhook_id: str) -> dict[str
 
 @api_route(deliveries_api, "POST", "/v1/deliveries/{webhook_id}/replay",
            summary="Send one delivery again, same webhook-id and body", kinds=READERS,
-           authorizer=jwt_authorizer, response=DeliveryView, status=202)
+           authorizer=jwt_authorizer, response=lambda: delivery_schemas.DeliveryView, status=202)
 def replay_delivery(principal: Principal, _body: None, webhook_id: str) -> dict[str, Any]:
     return service.replay(deps(), principal, webhook_id).summary()
 
 
 @api_route(deliveries_api, "POST", "/v1/replays",
            summary="Send every delivery of a time range again (optionally only one status)", kinds=READERS,
-           authorizer=jwt_authorizer, body=ReplayRange, response=Replayed, status=202)
+           authorizer=jwt_authorizer, body=lambda: delivery_schemas.ReplayRange,
+           response=lambda: delivery_schemas.Replayed, status=202)
 def replay_range(principal: Principal, body: ReplayRange) -> dict[str, Any]:
     return {"replayed": service.replay_range(deps(), principal, body.department, body.since, body.until,
                                              body.status)}

@@ -3,11 +3,9 @@ representative authorizes agents; an agent sees whom it may act for."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..bootstrap import deps
 from ..domain.principals import Principal, PrincipalKind, Scope
@@ -17,7 +15,10 @@ from .http import api_route
 
 if TYPE_CHECKING:
     from ..services import enterprises as service
+    from . import enterprise_schemas
+    from .enterprise_schemas import AuthorizeAgent, RegisterEnterprise
 else:
+    enterprise_schemas = deferred("chalicelib.entrypoints.enterprise_schemas")
     service = deferred("chalicelib.services.enterprises")
 
 enterprises = Blueprint(__name__)
@@ -26,42 +27,10 @@ AGENTS = frozenset({PrincipalKind.ENTERPRISE_AGENT})
 GRANTORS = frozenset({PrincipalKind.ADMIN, PrincipalKind.CITIZEN})
 
 
-class RegisterEnterprise(BaseModel, defer_build=True):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    credit_code: str = Field(max_length=32)
-    name_zh: str = Field(min_length=1, max_length=200)
-    legal_representative_id_number: str | None = Field(default=None, max_length=32)
-
-
-class AuthorizeAgent(BaseModel, defer_build=True):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    agent_sub: str = Field(min_length=1, max_length=128)
-    items: list[str] = Field(min_length=1, max_length=200, description='item codes, or ["*"] for every item')
-    valid_until: date
-
-
-class EnterpriseView(BaseModel, defer_build=True):
-    id: str
-    name_zh: str
-    credit_code_masked: str
-    registered_at: str
-
-
-class AuthorizationView(BaseModel, defer_build=True):
-    enterprise_id: str
-    agent_sub: str
-    items: list[str]
-    valid_until: date
-    granted_at: str
-
-
-class MyEnterprises(BaseModel, defer_build=True):
-    items: list[dict[str, Any]]
-
-
 @api_route(enterprises, "POST", "/v1/enterprises", summary="Register an enterprise by its credit code (admin)",
-           kinds=ADMINS, scope=Scope.ENTERPRISES_ADMIN, authorizer=jwt_authorizer, body=RegisterEnterprise,
-           response=EnterpriseView, status=201)
+           kinds=ADMINS, scope=Scope.ENTERPRISES_ADMIN, authorizer=jwt_authorizer,
+           body=lambda: enterprise_schemas.RegisterEnterprise,
+           response=lambda: enterprise_schemas.EnterpriseView, status=201)
 def register_enterprise(_principal: Principal, body: RegisterEnterprise) -> dict[str, Any]:
     enterprise = service.register_enterprise(deps(), body.credit_code, body.name_zh,
                                              body.legal_representative_id_number)
@@ -70,7 +39,8 @@ def register_enterprise(_principal: Principal, body: RegisterEnterprise) -> dict
 
 @api_route(enterprises, "POST", "/v1/enterprises/{enterprise_id}/agents",
            summary="Authorize an agent for some items until a date (admin or the legal representative)",
-           kinds=GRANTORS, authorizer=jwt_authorizer, body=AuthorizeAgent, response=AuthorizationView, status=201)
+           kinds=GRANTORS, authorizer=jwt_authorizer, body=lambda: enterprise_schemas.AuthorizeAgent,
+           response=lambda: enterprise_schemas.AuthorizationView, status=201)
 def authorize_agent(principal: Principal, body: AuthorizeAgent, enterprise_id: str) -> dict[str, Any]:
     granted = service.authorize_agent(deps(), principal, enterprise_id, body.agent_sub, tuple(body.items),
                                       body.valid_until)
@@ -78,7 +48,8 @@ def authorize_agent(principal: Principal, body: AuthorizeAgent, enterprise_id: s
 
 
 @api_route(enterprises, "GET", "/v1/me/enterprises", summary="The enterprises I may act for, and for what",
-           kinds=AGENTS, scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer, response=MyEnterprises)
+           kinds=AGENTS, scope=Scope.APPLICATIONS_OWN, authorizer=jwt_authorizer,
+           response=lambda: enterprise_schemas.MyEnterprises)
 def my_enterprises(principal: Principal, _body: None) -> dict[str, Any]:
     d = deps()
     rows = []

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..bootstrap import deps
 from ..domain.principals import APPLICANT_KINDS, Principal, PrincipalKind, Scope
@@ -17,47 +16,18 @@ from .http import api_route
 
 if TYPE_CHECKING:
     from ..services import identities
+    from . import identity_schemas
+    from .identity_schemas import VerifyIdentity
 else:
+    identity_schemas = deferred("chalicelib.entrypoints.identity_schemas")
     identities = deferred("chalicelib.services.identities")
 
 me = Blueprint(__name__)
 EVERY_KIND = frozenset(PrincipalKind)
 
 
-class VerifyIdentity(BaseModel, defer_build=True):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    # Lengths only: the use case checks both fields together so every problem is told at once.
-    name: str = Field(max_length=50)
-    id_number: str = Field(max_length=32)
-
-
-class IdentityView(BaseModel, defer_build=True):
-    name_masked: str
-    id_number_masked: str
-    assurance_level: str
-    method: str
-    verified_at: str
-
-
-class MeView(BaseModel, defer_build=True):
-    subject: str
-    kind: str
-    department: str | None
-    office: str | None
-    location: str | None
-    scopes: list[str]
-    identity: IdentityView | None
-
-
-class MyData(BaseModel, defer_build=True):
-    subject: str
-    kind: str
-    identity: IdentityView | None
-    applications: list[dict[str, Any]]
-
-
 @api_route(me, "GET", "/v1/me", summary="Who I am to the bus: kind, binding, scopes, verified identity (masked)",
-           kinds=EVERY_KIND, authorizer=jwt_authorizer, response=MeView)
+           kinds=EVERY_KIND, authorizer=jwt_authorizer, response=lambda: identity_schemas.MeView)
 def get_me(principal: Principal, _body: None) -> dict[str, Any]:
     identity = deps().store.get_identity(principal.sub)
     return {"subject": principal.sub, "kind": principal.kind.value, "department": principal.department,
@@ -66,13 +36,16 @@ def get_me(principal: Principal, _body: None) -> dict[str, Any]:
 
 
 @api_route(me, "POST", "/v1/me/identity", summary="Real-name verification (实名认证): raises assurance to L2",
-           kinds=APPLICANT_KINDS, scope=Scope.IDENTITY_OWN, authorizer=jwt_authorizer, body=VerifyIdentity,
-           response=IdentityView, rate_class=IDENTITY_CLASS)  # identity probing: a few tries an hour
+           kinds=APPLICANT_KINDS, scope=Scope.IDENTITY_OWN, authorizer=jwt_authorizer,
+           body=lambda: identity_schemas.VerifyIdentity,
+           response=lambda: identity_schemas.IdentityView,
+           rate_class=IDENTITY_CLASS)  # identity probing: a few tries an hour
 def verify_identity(principal: Principal, body: VerifyIdentity) -> dict[str, Any]:
     return identities.verify_identity(deps(), principal, body.name, body.id_number).public_view()
 
 
 @api_route(me, "GET", "/v1/me/data", summary="Everything the bus holds about me (PIPL Art. 45), masked",
-           kinds=APPLICANT_KINDS, scope=Scope.IDENTITY_OWN, authorizer=jwt_authorizer, response=MyData)
+           kinds=APPLICANT_KINDS, scope=Scope.IDENTITY_OWN, authorizer=jwt_authorizer,
+           response=lambda: identity_schemas.MyData)
 def export_my_data(principal: Principal, _body: None) -> dict[str, Any]:
     return identities.my_data(deps(), principal)

@@ -8,11 +8,8 @@ from typing import Any
 
 from chalice import Blueprint
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
-from ..domain.event_types import openapi_webhooks
 from .http import ROUTES, api_route
-from .schemas import ErrorBody
 
 meta = Blueprint(__name__)
 
@@ -23,6 +20,12 @@ _ERROR_STATUSES = {"400": "Malformed JSON", "401": "Missing or invalid token", "
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
+    # Built once per container, on the first request for it: every schema module is imported here.
+    from pydantic.json_schema import models_json_schema
+
+    from ..domain.event_types import openapi_webhooks
+    from .schemas import ErrorBody
+
     models: set[type[BaseModel]] = {ErrorBody}
     for spec in ROUTES:
         models.update(m for m in (spec.body, spec.response) if m is not None)

@@ -30,6 +30,15 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Contro
 MAX_BODY_BYTES = 64 * 1024
 
 
+# A route's body or response model, or a function that returns it: a route module then need not import
+# its schemas (and build their classes) when app.py registers it, only when the route is first used.
+ModelRef = type[BaseModel] | Callable[[], type[BaseModel]]
+
+
+def _model(ref: ModelRef | None) -> type[BaseModel] | None:
+    return ref if ref is None or isinstance(ref, type) else ref()
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -37,12 +46,20 @@ class RouteSpec:
     summary: str
     kinds: frozenset[PrincipalKind] | None  # None: public
     scope: Scope | None = None
-    body: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    body_ref: ModelRef | None = None
+    response_ref: ModelRef | None = None
     status: int = 200
     query: tuple[str, ...] = ()
     errors: tuple[int, ...] = field(default=())
     rate_class: str = DEFAULT_CLASS  # chalicelib/domain/rate_limits.py
+
+    @property
+    def body(self) -> type[BaseModel] | None:
+        return _model(self.body_ref)
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        return _model(self.response_ref)
 
 
 ROUTES: list[RouteSpec] = []
@@ -91,8 +108,8 @@ def current_principal(bp: Blueprint, kinds: frozenset[PrincipalKind], scope: Sco
 
 
 def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: frozenset[PrincipalKind] | None,
-              scope: Scope | None = None, authorizer: Any = None, body: type[BaseModel] | None = None,
-              response: type[BaseModel] | None = None, status: int = 200, query: tuple[str, ...] = (),
+              scope: Scope | None = None, authorizer: Any = None, body: ModelRef | None = None,
+              response: ModelRef | None = None, status: int = 200, query: tuple[str, ...] = (),
               rate_class: str = DEFAULT_CLASS,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON route. The view receives (principal, body, **url_params) and returns a dict."""
@@ -107,7 +124,8 @@ def api_route(bp: Blueprint, method: str, path: str, *, summary: str, kinds: fro
                 principal = current_principal(bp, kinds, scope) if kinds is not None else None
                 if principal is not None:
                     rate_limits.admit(deps(), principal, rate_class)  # one conditional write, when limits are on
-                parsed = parse_body(body, bp.current_request.raw_body) if body is not None else None
+                model = spec.body
+                parsed = parse_body(model, bp.current_request.raw_body) if model is not None else None
                 result = view(principal, parsed, **params)
                 # A view that needs its own headers (ETag, caching, 304) returns a Response itself.
                 return result if isinstance(result, Response) else json_response(result, status)

@@ -46,7 +46,7 @@ def test_the_alarmed_metric_is_one_the_code_emits():
     assert SLA_BREACH_METRIC in _counted_metric_names()
 
 
-def test_the_emitted_record_carries_exactly_the_alarms_dimensions(monkeypatch, capsys):
+def test_the_emitted_record_carries_exactly_the_alarms_dimensions(monkeypatch, capsys, without_local_stack_env):
     monkeypatch.setenv("ONETRIP_STAGE", "prod")
     monkeypatch.setattr(metrics, "_metrics", None)
     metrics.count(SLA_BREACH_METRIC)

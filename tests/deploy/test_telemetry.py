@@ -19,7 +19,7 @@ def _emf(text: str) -> list[dict]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_registry(monkeypatch):
+def _fresh_registry(monkeypatch, without_local_stack_env):
     monkeypatch.setenv("ONETRIP_STAGE", "dev")
     monkeypatch.setattr(metrics, "_metrics", None)
     yield

@@ -91,6 +91,11 @@ def test_the_cost_formula_adds_up_its_lines():
     assert lines["api gateway (REST)"] == pytest.approx(3.5e-6)
     assert lines["dynamodb writes"] == pytest.approx(4 * 0.625e-6)
     assert cost.billed_ms(summary["invocations"][0], 1769) == 2 + 2 * 6
+    # The server's own S3 requests are billed by class: a copy is a PUT, a delete is free, a HEAD a GET.
+    with_copies = {**summary, "by_operation": {**summary["by_operation"], "s3:CopyObject": 3, "s3:DeleteObject": 1,
+                                               "s3:GetObject": 3, "s3:HeadObject": 1}}
+    billed = cost.usage(with_copies, 512)
+    assert (billed["s3_put"], billed["s3_get"]) == (1 + 3, 3 + 1)
     assert cost.price_case(usage, "cn-north-1", "x86")["lambda requests"] is None
     result = cost.run({"X": summary}, "X")
     assert result["items"]["X"]["estimates"]["cn-north-1 x86"]["per_1000_cases"] is None
