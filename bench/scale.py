@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import statistics
 import time
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.awscalls import CallRecorder, dynamodb_units
-from chalicelib.adapters import keys
+from chalicelib.adapters import docz, keys
+from chalicelib.adapters.records import compressed_doc
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BASE_MS = 1_767_225_600_000  # 2026-01-01: generated ids sort by their position
@@ -64,8 +64,8 @@ class GeneratedPartition:
         new = generated_id(self.prefix, position)
         item = {k: {"S": v["S"].replace(self.template_id, new)} if "S" in v else v for k, v in self.template.items()}
         if "docz" in item:  # the compressed document holds the id too
-            text = zlib.decompress(item["docz"]["B"]).decode().replace(self.template_id, new)
-            item["docz"] = {"B": zlib.compress(text.encode(), 6)}
+            text = docz.decompress(item["docz"]["B"]).decode().replace(self.template_id, new)
+            item.update(compressed_doc(text))
         if self.shard_key is not None:
             item["gsi1pk"] = {"S": self.shard_key(new)}
         return item

@@ -134,12 +134,12 @@ class DeliveryRecords:
 
     def save_delivery(self, delivery: Delivery, expected_version: int | None) -> Delivery:
         saved = delivery.model_copy(update={"version": 0 if expected_version is None else expected_version + 1})
-        doc = saved.model_dump(mode="json", exclude={"version"})
         # `status` at the top level: the delivery log's `?status=` filter reads it. A PutItem of the whole
         # record (its attempt log inside) is one write per attempt's outcome; compressed, because the
         # record is written into the department's delivery-log index too and billed per started KB.
         item = {**{k: _s(v) for k, v in keys.delivery(delivery.webhook_id).items()},
-                "type": _s("delivery_state"), "version": _n(saved.version), **compressed_doc(json.dumps(doc)),
+                "type": _s("delivery_state"), "version": _n(saved.version),
+                **compressed_doc(saved.model_dump_json(exclude={"version"})),
                 "status": _s(saved.status.value), "gsi1pk": _s(keys.deliveries_index(saved.department)),
                 "gsi1sk": _s(f"{saved.created_at}#{saved.webhook_id}"),
                 "expires_at": _n(int(time.time()) + DELIVERY_TTL_SECONDS)}

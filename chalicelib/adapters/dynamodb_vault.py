@@ -22,6 +22,7 @@ from ..lazy import deferred
 from ..ports import Page
 from . import keys
 from .records import bad_cursor as _bad_cursor
+from .records import compressed_doc
 from .records import doc as _doc
 from .records import key_of as _key
 from .records import n as _n
@@ -79,7 +80,7 @@ class VaultRecords:
 
     def _access_put(self, record: AccessRecord) -> dict[str, Any]:
         item = {**_key(keys.access_record(record.owner, record.at, record.id)), "type": _s("access_record"),
-                "version": _n(0), "doc": _s(record.model_dump_json())}
+                "version": _n(0), **compressed_doc(record.model_dump_json())}
         return {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
 
     def save_application_with_evidence(self, app: Application, expected_version: int, events: list[DomainEvent],

@@ -1,4 +1,4 @@
-"""The table's documents as stored: applications and tasks compressed (`docz`), everything else plain,
+"""The table's documents as stored: applications and tasks compressed (`docz`), outbox events plain,
 and both read back alike — from boto3 (bytes) and from a Lambda event's JSON (base64 text)."""
 
 from __future__ import annotations
