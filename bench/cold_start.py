@@ -27,7 +27,7 @@ from bench.samples import PDF, answers_for
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 FLOOR = ROOT / "bench" / "floor_app"
-RUNS = 9
+RUNS = 15  # medians of 15 interleaved probes: 9 moved the ratio by ±0.1 between runs on this shared machine
 CITIZEN = "citizen-verified"
 DEPARTMENT = "yq-amr"
 
