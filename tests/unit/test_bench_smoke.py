@@ -101,6 +101,10 @@ def test_the_cost_formula_adds_up_its_lines():
     assert result["items"]["X"]["estimates"]["cn-north-1 x86"]["per_1000_cases"] is None
     levers = {row["lever"]: row["saves"] for row in result["levers_us_east_1_arm64"]}
     assert all(saving >= 0 for saving in levers.values())
+    # The REST levers together save at least what each saves alone (their savings add up).
+    together = levers.pop("the three above that stay on REST, together")
+    rest = {name: saving for name, saving in levers.items() if "HTTP API" not in name}
+    assert together == pytest.approx(sum(rest.values()), abs=3e-4)  # each rounded to 4 places and together >= max(rest.values())
     assert "ABOVE GOAL" not in cost.table(result) and "US$" in cost.table(result)
 
 
