@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ..domain.applications import Reason, SupplementItem
 from ..domain.cases import VISIT_REASONS
-from .schemas import ApplicationView, Strict
+from .schemas import ApplicationView, PresignedUpload, Strict
 
 
 class SupplementRequestBody(BaseModel, defer_build=True):
@@ -66,12 +66,8 @@ class ResultUploadBody(BaseModel, defer_build=True):
     content_type: Literal["application/pdf"]
 
 
-class ResultUploadTicket(BaseModel, defer_build=True):
-    upload_id: str
-    url: str
-    fields: dict[str, str]
-    expires_at: str
-    max_size_bytes: int
+class ResultUploadTicket(PresignedUpload, defer_build=True):
+    """The department's presigned POST for a task's result document."""
 
 
 class ResultView(BaseModel, defer_build=True):

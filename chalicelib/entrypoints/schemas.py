@@ -92,12 +92,17 @@ class ApplicationPage(BaseModel, defer_build=True):
     next_cursor: str | None
 
 
-class UploadTicket(BaseModel, defer_build=True):
+class PresignedUpload(BaseModel, defer_build=True):
+    """Where and how to POST one file straight to S3, and until when."""
+
     upload_id: str
     url: str
     fields: dict[str, str]
     expires_at: str
     max_size_bytes: int
+
+
+class UploadTicket(PresignedUpload, defer_build=True):
     content_type: str
     application: ApplicationView
 
