@@ -65,6 +65,10 @@ def rows_cold_start(r: dict[str, Any]) -> list[Row]:
         out.append(("cold start", f"1st response {name} (ms; AWS calls)", f"{row['first_response_ms']} "
                     f"({row['aws_calls']} calls, {row['aws_ms']} in them)",
                     f"floor 1st GetItem {floor_aws['first_response_ms']}", ""))
+    for name, same in r.get("same_clients", {}).items():
+        out.append(("cold start", f"{name}: import + 1st response − AWS time (ms)", f"{same['ours_ms']}",
+                    f"floor with the same clients ({same['services']}) {same['floor_ms']}; ratio {same['ratio']}",
+                    ""))
     return out
 
 
