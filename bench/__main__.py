@@ -57,6 +57,9 @@ def rows_cold_start(r: dict[str, Any]) -> list[Row]:
         ("cold start", "import + 1st DynamoDB-backed API response (ms)",
          f"{r['cold_total_ms']['onetrip API (GetItem)']}", f"floor {r['cold_total_ms']['floor (GetItem)']}; ratio "
          f"{r['ratio_cold_total']} ≤ {r['goal_ratio']}", _ok(r["ratio_cold_total"] <= r["goal_ratio"])),
+        ("cold start", "the same in CPU time (ms; steadier on a shared machine)",
+         f"{r['cold_total_cpu_ms']['onetrip API (GetItem)']}", f"floor {r['cold_total_cpu_ms']['floor (GetItem)']}; "
+         f"ratio {r['ratio_cold_total_cpu']} ≤ {r['goal_ratio']}", _ok(r["ratio_cold_total_cpu"] <= r["goal_ratio"])),
         ("cold start", "peak RSS after import + 1st response (MiB)", f"{ours['peak_rss_mib']}",
          f"floor {floor['peak_rss_mib']}; ratio {r['ratio_peak_rss']}", ""),
     ]
