@@ -153,12 +153,8 @@ def assemble(texts: Iterable[str], budget: int = BUDGET) -> bytes:
 # -- the documents the journeys write --------------------------------------------------------------------
 def journey_documents() -> list[tuple[str, str]]:
     """(record type, JSON text) of every compressed-type document the bench journeys write, in order."""
-    from bench.journey import JOURNEYS, JourneyBench, publish_bench_item
-    from bench.motostack import MotoStack
+    from bench.journey import JOURNEYS, journey_bench
     from chalicelib.adapters import aws
-    from infra.onetrip.moto_stack import free_port
-    from infra.onetrip.receiver import DemoReceiver
-    from infra.onetrip.seed import load_catalogue
 
     written: list[dict[str, Any]] = []
 
@@ -167,22 +163,11 @@ def journey_documents() -> list[tuple[str, str]]:
             written.append(params["Item"])
         written.extend(e["Put"]["Item"] for e in params.get("TransactItems", []) if "Put" in e)
 
-    ports = {d["code"]: free_port() for d in load_catalogue()["departments"]}
-    urls = {code: f"http://127.0.0.1:{port}/webhooks/{code}" for code, port in ports.items()}
-    with MotoStack(urls) as stack:
-        publish_bench_item(stack)
-        receivers = {code: DemoReceiver(code, [stack.seeded["departments"][code]["secret"]], port=port).start()
-                     for code, port in ports.items()}
-        bench = JourneyBench(stack, receivers)
+    with journey_bench() as bench:
         aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.PutItem", keep)
         aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", keep)
-        try:
-            for code in JOURNEYS:
-                bench.run(code)
-        finally:
-            bench.close()
-            for receiver in receivers.values():
-                receiver.stop()
+        for code in JOURNEYS:
+            bench.run(code)
     out = []
     for item in written:
         kind = item.get("type", {}).get("S")
@@ -195,10 +180,7 @@ def journey_documents() -> list[tuple[str, str]]:
 # -- measuring and writing -------------------------------------------------------------------------------
 def deflated(data: bytes, zdict: bytes | None) -> int:
     """Bytes of `data` compressed as the adapter does, with this preset dictionary (None: without)."""
-    if not zdict:
-        return len(zlib.compress(data, 9))
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict=zdict)
-    return len(compressor.compress(data) + compressor.flush())
+    return len(docz.deflate(data, zdict))
 
 
 def measure(documents: list[tuple[str, str]], dictionaries: dict[str, bytes | None]) -> dict[str, Any]:

@@ -424,32 +424,40 @@ def _package(filename: str) -> str:
     return "python stdlib"
 
 
-def run(repeats: int = 2, profile: bool = True) -> dict[str, Any]:
+@contextmanager
+def journey_bench() -> Iterator[JourneyBench]:
+    """A journey bench on its own moto stack, with the bench item published and every department's demo
+    receiver listening on loopback; all of it stopped on exit."""
     from infra.onetrip.moto_stack import free_port
     from infra.onetrip.receiver import DemoReceiver
     from infra.onetrip.seed import load_catalogue
 
     ports = {d["code"]: free_port() for d in load_catalogue()["departments"]}
     urls = {code: f"http://127.0.0.1:{port}/webhooks/{code}" for code, port in ports.items()}
-    started = time.perf_counter()
     with MotoStack(urls) as stack:
         publish_bench_item(stack)
         receivers = {code: DemoReceiver(code, [stack.seeded["departments"][code]["secret"]], port=port).start()
                      for code, port in ports.items()}
         bench = JourneyBench(stack, receivers)
         try:
-            cold = summarize(bench.run(JOURNEYS[0]))  # first journey: cold clients, JWKS and KMS caches
-            results: dict[str, list[dict[str, Any]]] = {code: [] for code in JOURNEYS}
-            for _ in range(repeats):
-                for code in JOURNEYS:
-                    results[code].append(summarize(bench.run(code)))
-            bench.profile = cProfile.Profile() if profile else None
-            profiled = summarize(bench.run(JOURNEYS[0])) if profile else None
-            hotspots = profile_split(bench.profile) if bench.profile is not None else []
+            yield bench
         finally:
             bench.close()
             for receiver in receivers.values():
                 receiver.stop()
+
+
+def run(repeats: int = 2, profile: bool = True) -> dict[str, Any]:
+    started = time.perf_counter()
+    with journey_bench() as bench:
+        cold = summarize(bench.run(JOURNEYS[0]))  # first journey: cold clients, JWKS and KMS caches
+        results: dict[str, list[dict[str, Any]]] = {code: [] for code in JOURNEYS}
+        for _ in range(repeats):
+            for code in JOURNEYS:
+                results[code].append(summarize(bench.run(code)))
+        bench.profile = cProfile.Profile() if profile else None
+        profiled = summarize(bench.run(JOURNEYS[0])) if profile else None
+        hotspots = profile_split(bench.profile) if bench.profile is not None else []
     warm = {code: rows[-1] for code, rows in results.items()}
     return {
         "seconds": round(time.perf_counter() - started, 1),

@@ -54,8 +54,14 @@ def dictionary(name: str) -> bytes:
 
 
 def compress(data: bytes) -> bytes:
-    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, 15, _MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY,
-                                  zdict=dictionary(WRITING))
+    return deflate(data, dictionary(WRITING))
+
+
+def deflate(data: bytes, zdict: bytes | None) -> bytes:
+    """`data` as a zlib stream at our level, with `zdict` as its preset dictionary (None: without)."""
+    if not zdict:
+        return zlib.compress(data, _LEVEL)
+    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, 15, _MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY, zdict=zdict)
     return compressor.compress(data) + compressor.flush()
 
 

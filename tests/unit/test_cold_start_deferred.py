@@ -74,7 +74,7 @@ def test_importing_the_app_leaves_services_adapters_and_ports_for_the_first_even
                          "chalicelib.domain.statistics", "chalicelib.domain.certificates"}
 
 
-def test_a_handler_imports_its_service_on_first_use_and_answers(monkeypatch: pytest.MonkeyPatch):
+def test_a_handler_imports_its_service_on_first_use_and_answers():
     code = ("import sys\nimport app\nfrom chalice.test import Client\n"
             "before = 'chalicelib.services.catalogue' in sys.modules\n"
             "from chalicelib.bootstrap import override\n"
