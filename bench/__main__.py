@@ -123,6 +123,10 @@ def rows_cost(r: dict[str, Any]) -> list[Row]:
     both = r["levers_us_east_1_arm64"][-1]
     out.append(("cost", "with the known levers that keep REST (US$)", f"{both['per_1000']:.4f}",
                 f"≤ {r['goal_usd_per_1000']}", _ok(both["per_1000"] <= r["goal_usd_per_1000"])))
+    floor = r["floors_us_east_1_arm64"]
+    out.append(("cost", "floor of this design: every item < 1 KB, no index copy, authorizer cached (US$)",
+                f"{floor['this_design']:.4f}", f"with no table write at all {floor['without_table_writes']:.4f}",
+                ""))
     cn = est["cn-north-1 x86"]["known_lines_per_1000"]
     out.append(("cost", "cn-north-1 (CNY per 1,000)", "total unknown: only " + ", ".join(
         f"{k} ¥{v:.4f}" for k, v in cn.items() if v is not None) + " published", "", ""))

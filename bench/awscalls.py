@@ -83,8 +83,10 @@ def read_units(total_bytes: int, consistent: bool) -> float:
 
 
 def dynamodb_units(operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> dict[str, float]:
-    """Request units as billed (estimated from sizes), with two what-ifs: the index's share of the writes
-    (`wru_index`: what an index projecting only keys would save) and the writes with compressed docs."""
+    """Request units as billed (estimated from sizes), with three what-ifs: the index's share of the writes
+    (`wru_index`: what an index projecting only keys would save), the writes with compressed docs, and
+    the same writes with every item under 1 KB and no index copy (`wru_floor`: no trimming, compression
+    or projection can go below it while the same items are written the same way)."""
     puts: list[tuple[dict[str, Any], bool]] = []
     other_writes = 0.0
     if operation == "PutItem":
@@ -99,7 +101,8 @@ def dynamodb_units(operation: str, params: dict[str, Any], parsed: dict[str, Any
         table = [write_units(item, tx) for item, tx in puts]
         compressed = [write_units(_compressed(item), tx) for item, tx in puts]
         return {"wru": sum(a + b for a, b in table) + other_writes, "wru_index": sum(b for _, b in table),
-                "wru_doc_compressed": sum(a + b for a, b in compressed) + other_writes}
+                "wru_doc_compressed": sum(a + b for a, b in compressed) + other_writes,
+                "wru_floor": sum(2.0 if tx else 1.0 for _, tx in puts) + other_writes}
     if operation == "GetItem":
         return {"rru": read_units(item_size(parsed.get("Item") or {}), bool(params.get("ConsistentRead")))}
     if operation == "Query":

@@ -229,6 +229,28 @@ def levers(journey: dict[str, Any], memory: int) -> list[dict[str, Any]]:
     return out
 
 
+def floors(journey: dict[str, Any], memory: int) -> dict[str, float]:
+    """Lower bounds of a case's cost on this design (us-east-1, arm64, per 1,000): how far the known
+    savings could ever go, so that "the goal is out of reach" is a computed figure, not a claim.
+
+    `this_design`: the same requests, every written item under 1 KB with no index copy (the floor of any
+    trimming, compression or projection: one unit per item, two in a transaction) and the authorizer's
+    result cached. `without_table_writes`: the same, with no DynamoDB write at all: what the REST API,
+    S3, Lambda, SQS and logs cost a case on their own."""
+    authorizer_runs = 1 + journey["departments_k"]
+    seen = 0
+    kept = []
+    for inv in journey["invocations"]:
+        seen += inv["function"] == "authorizer"
+        if inv["function"] != "authorizer" or seen <= authorizer_runs:
+            kept.append(inv)
+    units = dict(journey["billing_units"])
+    units["wru"] = units.get("wru_floor", units.get("wru", 0))
+    floor = {**journey, "invocations": kept, "billing_units": units}
+    no_writes = {**floor, "billing_units": {**units, "wru": 0.0}}
+    return {"this_design": round(_total(floor, memory), 4), "without_table_writes": round(_total(no_writes, memory), 4)}
+
+
 def run(journeys: dict[str, dict[str, Any]], main: str) -> dict[str, Any]:
     memory = memory_mb()
     per_item = {}
@@ -255,6 +277,7 @@ def run(journeys: dict[str, dict[str, Any]], main: str) -> dict[str, Any]:
         "prices": PRICES, "assumptions": ASSUMPTIONS, "items": per_item,
         "memory_sweep_us_east_1_arm64_per_1000": sweep,
         "levers_us_east_1_arm64": levers(journeys[main], memory),
+        "floors_us_east_1_arm64": floors(journeys[main], memory),
     }
 
 
@@ -272,6 +295,9 @@ def table(result: dict[str, Any]) -> str:
                  + " is published in the sources used; no total")
     for lever in result["levers_us_east_1_arm64"]:
         lines.append(f"  lever: {lever['lever']}: −${lever['saves']:.4f} → ${lever['per_1000']:.4f}")
+    floor = result["floors_us_east_1_arm64"]
+    lines.append(f"  floor of this design (every item < 1 KB, no index copy, authorizer cached): "
+                 f"${floor['this_design']:.4f}; with no table write at all: ${floor['without_table_writes']:.4f}")
     lines.append("  by memory (us-east-1 arm64): " + ", ".join(
         f"{mb} MB ${v:.4f}" for mb, v in result["memory_sweep_us_east_1_arm64_per_1000"].items()))
     return "\n".join(lines)

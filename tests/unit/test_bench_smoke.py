@@ -28,6 +28,7 @@ def test_write_units_round_up_per_kilobyte_double_in_transactions_and_count_the_
     assert units["wru"] == 2 * 2 + 2 + 2  # 2 KB transactional, its index copy, one small update
     assert units["wru_index"] == 2
     assert units["wru_doc_compressed"] < units["wru"]
+    assert units["wru_floor"] == 2 + 2  # the same put under 1 KB without its index copy; the update as it is
     assert dynamodb_units("GetItem", {"ConsistentRead": True}, {"Item": small})["rru"] == 1
     assert dynamodb_units("GetItem", {}, {"Item": small})["rru"] == 0.5
     assert item_size({"n": {"N": "12345"}}) == 1 + 4
@@ -52,7 +53,8 @@ def test_the_recorder_counts_each_call_with_its_step_and_function(monkeypatch):
         client.generate_presigned_url("get_item", Params={"TableName": "t", "Key": {"pk": {"S": "a"}}})
     assert recorder.by_operation(recorder.calls) == {"dynamodb:GetItem": 1, "dynamodb:PutItem": 1}
     assert {(c.step, c.function) for c in recorder.calls} == {("draft", "api POST /v1/applications")}
-    assert recorder.units(recorder.calls) == {"rru": 1.0, "wru": 1.0, "wru_doc_compressed": 1.0, "wru_index": 0.0}
+    assert recorder.units(recorder.calls) == {"rru": 1.0, "wru": 1.0, "wru_doc_compressed": 1.0, "wru_floor": 1.0,
+                                              "wru_index": 0.0}
 
 
 def test_one_page_of_a_large_partition_costs_one_request_per_shard_and_one_page_of_items_from_each():
@@ -78,7 +80,7 @@ def _journey_summary() -> dict:
          "services": {}, "cpu_ms": 0.5, "records": 1, "webhooks": 0},
     ]
     return {"invocations": invocations, "by_operation": {"dynamodb:GetItem": 1, "dynamodb:PutItem": 1},
-            "billing_units": {"wru": 4.0, "wru_index": 2.0, "wru_doc_compressed": 3.0, "rru": 0.5},
+            "billing_units": {"wru": 4.0, "wru_index": 2.0, "wru_doc_compressed": 3.0, "wru_floor": 1.0, "rru": 0.5},
             "client_requests": {"api_gateway": 1, "s3_put": 1}, "event_source_batches": {"stream:dispatch": 1},
             "s3_notifications": 1, "departments_k": 1}
 
@@ -106,6 +108,11 @@ def test_the_cost_formula_adds_up_its_lines():
     rest = {name: saving for name, saving in levers.items() if "HTTP API" not in name}
     assert together == pytest.approx(sum(rest.values()), abs=3e-4)  # each rounded to 4 places and together >= max(rest.values())
     assert "ABOVE GOAL" not in cost.table(result) and "US$" in cost.table(result)
+    # The design's floors lie below every lever, and without table writes exactly the writes' line lower.
+    floors = result["floors_us_east_1_arm64"]
+    base = result["items"]["X"]["estimates"]["us-east-1 arm64"]
+    assert floors["without_table_writes"] < floors["this_design"] <= base["per_1000_cases"] - together + 1e-4
+    assert floors["this_design"] - floors["without_table_writes"] == pytest.approx(1.0 * 0.625e-6 * 1000, abs=1e-4)
 
 
 def test_the_summary_table_has_one_line_per_row_and_the_probe_compiles():
