@@ -12,8 +12,11 @@ call in the `else:` branch.
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 from typing import Any
+
+from .collector import paused_then_frozen
 
 
 class DeferredModule:
@@ -28,7 +31,12 @@ class DeferredModule:
     def __getattr__(self, attribute: str) -> Any:
         module = self._module
         if module is None:
-            module = self._module = importlib.import_module(self._name)
+            module = sys.modules.get(self._name)
+            if module is None:
+                # What a first use imports lives as long as the process, as the app's own imports do.
+                with paused_then_frozen():
+                    module = importlib.import_module(self._name)
+            self._module = module
         return getattr(module, attribute)
 
     def __repr__(self) -> str:

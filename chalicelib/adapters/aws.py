@@ -13,6 +13,8 @@ import os
 import threading
 from typing import Any
 
+from ..collector import paused_then_frozen
+
 
 class _Clients:
     """`client(service)`: one client per service and process; `cache_clear()` drops them and the
@@ -27,7 +29,9 @@ class _Clients:
         built = self._clients.get(service)
         if built is not None:
             return built
-        with self._lock:
+        # A client (botocore and the service's parsed model) lives as long as the process: built
+        # without collections and frozen after, as the app's imports are (chalicelib/collector.py).
+        with self._lock, paused_then_frozen():
             if service not in self._clients:
                 if self._session is None:
                     from botocore.session import Session

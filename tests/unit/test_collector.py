@@ -48,3 +48,29 @@ def test_a_collector_that_was_off_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _collections_during(setup: str, code: str) -> dict:
+    """Run `setup`, then `code` in a fresh interpreter; the generations of the collections that started
+    while `code` ran, and how many objects it froze."""
+    probe = ("import gc, json, os\nos.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')\nduring = []\n"
+             f"{setup}\nfrozen = gc.get_freeze_count()\n"
+             "gc.callbacks.append(lambda phase, info: phase == 'start' and during.append(info['generation']))\n"
+             f"{code}\ngc.callbacks.clear()\n"
+             "print(json.dumps({'during': during, 'newly_frozen': gc.get_freeze_count() - frozen,"
+             " 'enabled': gc.isenabled()}))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_deferred_module_is_imported_on_first_use_without_collections_and_then_frozen():
+    seen = _collections_during("from chalicelib.lazy import deferred\ncatalogue = deferred('chalicelib.domain.catalogue')",
+                               "catalogue.ServiceItem")
+    assert seen == {"during": [], "newly_frozen": seen["newly_frozen"], "enabled": True}
+    assert seen["newly_frozen"] > 1_000
+
+
+def test_an_aws_client_is_built_without_collections_and_then_frozen():
+    seen = _collections_during("from chalicelib.adapters.aws import client", "client('dynamodb')")
+    assert seen["during"] == [] and seen["enabled"]
+    assert seen["newly_frozen"] > 10_000
