@@ -1,7 +1,8 @@
 """`onetrip deploy|destroy --stage dev|prod`: CloudFormation change sets with a plan, a guard, progress.
 
 Deploy applies dist/<stage>/ (built by `onetrip package`) as two stacks: first `onetrip-<stage>`
-(the stateful template), then `onetrip-<stage>-app`, whose parameters are the first stack's outputs.
+(the stateful template), then `onetrip-<stage>-app`, whose parameters are the first stack's outputs
+plus the identity verifier's URL, token and CA bundle from the admin's shell (checked before anything).
 Each stack gets a change set; its plan is printed; a replacement or removal of a stateful resource
 (table, bucket, key, queue, user pool, log group) is refused unless `--allow-replace`; then it asks
 (or `--yes`), executes, prints each stack event as it happens, and finally the outputs.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.onetrip.identity_verifier import IdentityVerifierValues
+from infra.onetrip.identity_verifier import add_arguments as add_identity_verifier_arguments
 from infra.onetrip.package import (
     PARAMETERS,
     STAGES,
@@ -278,10 +282,16 @@ class Deployer:
         return f"https://{bucket}.s3.{region}.{suffix}/{template_key}"
 
     # ------------------------------------------------------------------ the whole flow
-    def deploy(self, pkg: Package, region: str, *, plan_only: bool = False, yes: bool = False,
-               allow_replace: bool = False, alarm_email: str = "") -> dict[str, str]:
+    def deploy(self, pkg: Package, region: str, *, identity_verifier: IdentityVerifierValues,
+               plan_only: bool = False, yes: bool = False, allow_replace: bool = False,
+               alarm_email: str = "") -> dict[str, str]:
         stage = pkg.stage
         out = self.io.out
+        # Checked before the first stack is touched: a stateful stack updated and an application stack
+        # refused for a missing parameter would be a half-deployed stage.
+        problems = identity_verifier.problems(pkg.code)
+        if problems:
+            raise DeployError("nothing deployed: the identity verifier is not configured:\n  " + "\n  ".join(problems))
         # 1. the stateful stack
         stateful_name = stateful_stack_name(stage)
         stateful_cs = self.create_change_set(
@@ -297,7 +307,8 @@ class Deployer:
                     f"({sum(1 for _ in pkg.load_app()['Resources'])} resources)")
                 return {}
             return self._app(pkg, region, self.outputs(current), plan_only=True, yes=yes,
-                             allow_replace=allow_replace, alarm_email=alarm_email)
+                             allow_replace=allow_replace, alarm_email=alarm_email,
+                             identity_verifier=identity_verifier)
         if stateful_cs.empty:
             stateful = self.stack(stateful_name)
         else:
@@ -307,7 +318,8 @@ class Deployer:
         stateful_outputs = self.outputs(stateful)
         # 2. the application stack, wired to the stateful outputs
         app_outputs = self._app(pkg, region, stateful_outputs, plan_only=False, yes=yes,
-                                allow_replace=allow_replace, alarm_email=alarm_email)
+                                allow_replace=allow_replace, alarm_email=alarm_email,
+                                identity_verifier=identity_verifier)
         if stage == "prod":
             for name in (stateful_name, app_stack_name(stage)):
                 self.cfn.update_termination_protection(EnableTerminationProtection=True, StackName=name)
@@ -320,7 +332,8 @@ class Deployer:
         return merged
 
     def _app(self, pkg: Package, region: str, stateful_outputs: dict[str, str], *, plan_only: bool,
-             yes: bool, allow_replace: bool, alarm_email: str) -> dict[str, str]:
+             yes: bool, allow_replace: bool, alarm_email: str,
+             identity_verifier: IdentityVerifierValues) -> dict[str, str]:
         name = app_stack_name(pkg.stage)
         missing = [p for p in PARAMETERS if p not in stateful_outputs]
         if missing:
@@ -329,6 +342,7 @@ class Deployer:
         url = self.stage_app_template(pkg, bucket, region)
         parameters = {p: stateful_outputs[p] for p in PARAMETERS}
         parameters["AlarmEmail"] = alarm_email
+        parameters.update(identity_verifier.parameters())
         change_set = self.create_change_set(name, template_url=url, parameters=parameters,
                                             capabilities=APP_CAPABILITIES)
         self.show_plan(change_set)
@@ -418,8 +432,10 @@ def cmd_deploy(args: Any) -> int:
         if not region:
             raise DeployError("no region: pass --region or set AWS_REGION")
         deployer = Deployer(session.client("cloudformation"), session.client("s3"))
+        identity = IdentityVerifierValues.from_environ(os.environ, url=args.identity_verifier_url,
+                                                      ca_bundle=args.identity_verifier_ca_bundle)
         deployer.deploy(pkg, region, plan_only=args.plan, yes=args.yes, allow_replace=args.allow_replace,
-                        alarm_email=args.alarm_email)
+                        alarm_email=args.alarm_email, identity_verifier=identity)
     except DeployError as exc:
         print(f"\nonetrip deploy: {exc}", file=sys.stderr)
         return 3 if str(exc).startswith("REFUSED") else 1
@@ -450,6 +466,7 @@ def add_parsers(sub: Any) -> None:
     deploy.add_argument("--allow-replace", action="store_true",
                         help="allow replacing or removing stateful resources (data loss)")
     deploy.add_argument("--alarm-email", default="", help="subscribe this address to the alarm topic")
+    add_identity_verifier_arguments(deploy)
     deploy.add_argument("--dist", type=Path, default=None, help=argparse.SUPPRESS)
     add_aws_arguments(deploy)
     deploy.set_defaults(handler=cmd_deploy)

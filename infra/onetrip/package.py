@@ -5,8 +5,10 @@ deploys to moto), and `onetrip-<stage>-app` is `chalice package` output merged w
 built here. The merge wires what Chalice cannot: the real queue and stream ARNs on the triggers
 (its literals are placeholders), partial batch failure, stream bisection with finite retries and an
 on-failure queue, the environment, explicit function names with log groups and retention, API
-throttling and gateway error bodies in the API's format, and the alarms. Every parameter of the
-application stack is an output of the stateful stack, so the deploy wires them by name.
+throttling and gateway error bodies in the API's format, and the alarms. The application stack's
+parameters are the stateful stack's outputs (the deploy wires them by name), the alarm e-mail, and
+the identity verifier's URL, token and CA bundle (infra/onetrip/identity_verifier.py), which only the
+API handler's environment receives.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.entrypoints.errors import INTERNAL_ERROR
-from infra.onetrip import usage_plans
+from infra.onetrip import identity_verifier, usage_plans
 from infra.onetrip.bytecode import add_bytecode
 from infra.onetrip.stream_filter import filter_criteria
 from infra.onetrip.template import TEMPLATE_PATH, load_template
@@ -57,6 +59,7 @@ FUNCTIONS = (
     Function("sweep_due_deliveries", "SweepDueDeliveries"),
     Function("sweep_deadlines", "SweepDeadlines"),
 )
+API_HANDLER = FUNCTIONS[0].logical  # serves every route, the identity verification among them
 
 
 def function_name(stage: str, function: str) -> str:
@@ -240,6 +243,7 @@ def merge_template(stage: str) -> dict[str, Any]:
     }
     parameters["AlarmEmail"] = {"Type": "String", "Default": "",
                                 "Description": "On-call admins' address for alarm notifications (optional)"}
+    parameters.update(identity_verifier.parameters())
     issuer = "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPoolId}"
     resources: dict[str, Any] = {}
     log_policy = "Retain" if settings.retain_logs else "Delete"
@@ -254,6 +258,8 @@ def merge_template(stage: str) -> dict[str, Any]:
         # The roles cannot create log groups: the group (with its retention) must exist first.
         resources[fn.logical] = {"DependsOn": [f"{fn.logical}LogGroup"], "Properties": {
             "FunctionName": _sub(f"${{AWS::StackName}}-{fn.name}")}}
+    # Only the API handler serves POST /v1/me/identity: the verifier's token goes to it alone, not Globals.
+    resources[API_HANDLER]["Properties"]["Environment"] = {"Variables": identity_verifier.environment()}
     sqs_trigger = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
     resources["VerifyMaterial"]["Properties"]["Events"] = {"VerifyMaterialSqsEventSource": {"Properties": {
         "Queue": _sub("${UploadQueueArn}"), **sqs_trigger}}}
@@ -286,7 +292,8 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources.update(alarms(stage))
     template = {
         "Parameters": parameters,
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+                       **identity_verifier.conditions()},
         "Globals": {"Function": {"Environment": {"Variables": {
             "ONETRIP_TABLE": {"Ref": "TableName"},
             "ONETRIP_BUCKET": {"Ref": "BucketName"},

@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from infra.onetrip.deploy import APP_CAPABILITIES, Deployer, DeployError, Io
+from infra.onetrip.identity_verifier import IdentityVerifierValues
 from infra.onetrip.package import PARAMETERS
 
 STATEFUL, APP = "onetrip-dev", "onetrip-dev-app"
@@ -17,6 +18,7 @@ CS_STATEFUL = "arn:aws-cn:cloudformation:cn-north-1:111122223333:changeSet/onetr
 CS_APP = "arn:aws-cn:cloudformation:cn-north-1:111122223333:changeSet/onetrip-2/bbb"
 NOW = dt.datetime(2025, 1, 1, 8, 0, tzinfo=dt.UTC)
 OUTPUTS = {name: f"value-of-{name}" for name in PARAMETERS} | {"ArtifactsBucketName": "artifacts-bucket"}
+IDENTITY = IdentityVerifierValues("https://idv.example.gov.cn/v1/verify", "s3cr3t-bearer-t0ken")
 
 
 def _clients():
@@ -91,7 +93,10 @@ def _uploads(s3_stub, code_exists=False):
 
 
 APP_PARAMETERS = [{"ParameterKey": k, "ParameterValue": OUTPUTS[k]} for k in PARAMETERS] + [
-    {"ParameterKey": "AlarmEmail", "ParameterValue": "oncall@example.gov.cn"}]
+    {"ParameterKey": "AlarmEmail", "ParameterValue": "oncall@example.gov.cn"},
+    {"ParameterKey": "IdentityVerifierUrl", "ParameterValue": "https://idv.example.gov.cn/v1/verify"},
+    {"ParameterKey": "IdentityVerifierToken", "ParameterValue": "s3cr3t-bearer-t0ken"},
+    {"ParameterKey": "IdentityVerifierCaBundle", "ParameterValue": ""}]
 
 
 def test_first_deploy_creates_both_stacks_with_progress_and_prints_outputs(packages):
@@ -109,7 +114,7 @@ def test_first_deploy_creates_both_stacks_with_progress_and_prints_outputs(packa
                     parameters=APP_PARAMETERS, template_url=ANY)
         _execute(stub, APP, CS_APP, "CREATE_COMPLETE", {"ApiUrl": "https://abc.execute-api.cn-north-1.amazonaws.com.cn/api/"})
         outputs = Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(
-            packages["dev"], "cn-north-1", yes=True, alarm_email="oncall@example.gov.cn")
+            packages["dev"], "cn-north-1", yes=True, alarm_email="oncall@example.gov.cn", identity_verifier=IDENTITY)
         stub.assert_no_pending_responses()
         s3_stub.assert_no_pending_responses()
     assert outputs["ApiUrl"].endswith("amazonaws.com.cn/api/")
@@ -120,6 +125,7 @@ def test_first_deploy_creates_both_stacks_with_progress_and_prints_outputs(packa
     # progress lines come oldest first
     assert text.index("CREATE_IN_PROGRESS") < text.index("CREATE_COMPLETE")
     assert "ApiUrl" in text and "UserPoolId" in text
+    assert IDENTITY.token not in text
 
 
 def test_app_template_names_the_uploaded_code_and_takes_capabilities(packages):
@@ -156,7 +162,8 @@ def test_replacing_a_stateful_resource_is_refused_and_the_change_set_deleted(pac
             _change("Modify", "Table", "AWS::DynamoDB::Table", "True")])
         stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_STATEFUL, "StackName": STATEFUL})
         with pytest.raises(DeployError, match=r"REFUSED: .*Table \(AWS::DynamoDB::Table, modify, replacement True\)"):
-            Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", yes=True)
+            Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", yes=True,
+                                                             identity_verifier=IDENTITY)
         stub.assert_no_pending_responses()  # nothing executed
     assert "!! DATA LOSS" in rec.text
 
@@ -176,7 +183,7 @@ def test_allow_replace_lets_a_conditional_replacement_through_loudly(packages):
             _change_set(stub, APP, CS_APP, "UPDATE", [], template_url=ANY)
             stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_APP, "StackName": APP})
             Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", plan_only=True,
-                                                             allow_replace=True)
+                                                             allow_replace=True, identity_verifier=IDENTITY)
         stub.assert_no_pending_responses()
     assert "--allow-replace: onetrip-dev will replace or remove UserPool" in rec.text
 
@@ -190,7 +197,8 @@ def test_plan_only_shows_the_plan_and_leaves_no_stack_behind(packages):
         stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_STATEFUL, "StackName": STATEFUL})
         stub.add_response("delete_stack", {}, {"StackName": STATEFUL})  # the REVIEW_IN_PROGRESS shell
         _missing(stub, STATEFUL)
-        assert Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", plan_only=True) == {}
+        assert Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", plan_only=True,
+                                                                identity_verifier=IDENTITY) == {}
         stub.assert_no_pending_responses()
     assert "onetrip-dev-app: planned once onetrip-dev exists" in rec.text
 
@@ -211,7 +219,7 @@ def test_no_changes_skips_execution_and_a_declined_confirmation_applies_nothing(
                     template_url=ANY)
         stub.add_response("delete_change_set", {}, {"ChangeSetName": CS_APP, "StackName": APP})
         with pytest.raises(DeployError, match="not applied"):
-            Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1")
+            Deployer(cfn, s3, rec.io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", identity_verifier=IDENTITY)
         stub.assert_no_pending_responses()
     assert "onetrip-dev: no changes" in rec.text
 
@@ -223,7 +231,8 @@ def test_a_failed_update_reports_the_rollback(packages):
         _change_set(stub, STATEFUL, CS_STATEFUL, "UPDATE", [_change("Modify", "UploadQueue", "AWS::SQS::Queue", "False")])
         _execute(stub, STATEFUL, CS_STATEFUL, "UPDATE_ROLLBACK_COMPLETE")
         with pytest.raises(DeployError, match="UPDATE_ROLLBACK_COMPLETE"):
-            Deployer(cfn, s3, Recorder().io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", yes=True)
+            Deployer(cfn, s3, Recorder().io, poll_seconds=0).deploy(packages["dev"], "cn-north-1", yes=True,
+                                                                    identity_verifier=IDENTITY)
 
 
 def test_destroy_refuses_prod_while_deletion_protection_is_on():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.onetrip.identity_verifier import PARAMETER_NAMES as IDENTITY_VERIFIER_PARAMETERS
 from infra.onetrip.package import (
     FUNCTIONS,
     PARAMETERS,
@@ -177,7 +178,7 @@ def test_check_refuses_unmerged_placeholders_and_double_intrinsics():
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_app_parameters_are_exactly_stateful_outputs_and_wire_the_environment(packages, stage):
     template = _app(packages, stage)
-    assert set(template["Parameters"]) == set(PARAMETERS) | {"AlarmEmail"}
+    assert set(template["Parameters"]) == set(PARAMETERS) | {"AlarmEmail", *IDENTITY_VERIFIER_PARAMETERS}
     assert set(PARAMETERS) <= set(STATEFUL["Outputs"])
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["ONETRIP_TABLE"] == {"Ref": "TableName"}
