@@ -11,13 +11,13 @@ Installed into .venv as the `onetrip` console script (pyproject.toml); `python -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from infra.onetrip import (
     audit_cli,
@@ -30,13 +30,13 @@ from infra.onetrip import (
     package,
     stats_cli,
 )
+from infra.onetrip.lifetime import SignalsAsInterrupt
 from infra.onetrip.moto_stack import DEFAULT_PORT
 from infra.onetrip.stack import (
     DEFAULT_API_PORT,
     PROJECT_ROOT,
     LocalStack,
     _alive,
-    _cmdline,
     read_state,
     state_path,
     stop_pid,
@@ -89,36 +89,39 @@ def cmd_up(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
         state_path(args.project_root).unlink()  # stale: its processes are gone
+    # From here until the stack is stopped (or left running detached), SIGTERM and Ctrl-C raise
+    # KeyboardInterrupt once: while starting, LocalStack.start stops what it started; later, the
+    # `finally` below does. Either way the state file goes with the processes (lifetime.py).
+    signals = SignalsAsInterrupt((signal.SIGTERM, signal.SIGINT))
+    signals.install(only_over_default=False)
     print(f"starting moto on 127.0.0.1:{args.port}, API on 127.0.0.1:{args.api_port} ...",
           file=sys.stderr)
     try:
+        # record_state: the state file names each process as soon as it is spawned, so that
+        # `onetrip down` finds a detached stack whose `up` was killed half-way.
         stack = LocalStack.start(args.port, args.api_port, detach=args.detach,
                                  project_root=args.project_root, seed=not args.no_seed,
-                                 demo_receivers=not args.no_seed)
+                                 demo_receivers=not args.no_seed, record_state=True,
+                                 supervisor=None if args.detach else os.getpid())
     except (RuntimeError, TimeoutError) as exc:
         print(f"onetrip up failed: {exc}", file=sys.stderr)
         return 1
-    _write_state(stack, supervisor=None if args.detach else os.getpid())
-    print(f"API:   {stack.api_url}")
-    print(f"moto:  {stack.moto_url}")
-    print(f"logs:  {stack.log_dir}")
-    for code, port in stack.receiver_ports.items():
-        print(f"dept:  {code} receiver on http://127.0.0.1:{port}/webhooks/{code} (approves its tasks)")
-    print("token: onetrip token citizen-verified   (also: citizen-unverified, agent, admin, dept-yq-tax, ...)")
-    if args.detach:
-        print("stop:  onetrip down")
-        return 0
-    print("Ctrl-C stops everything.")
-    stopping: dict[str, int | None] = {"signal": None}
-
-    def _on_signal(signum: int, _frame: Any) -> None:
-        stopping["signal"] = signum
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    rc = 0
+    except KeyboardInterrupt:
+        return _interrupted(signals, "while starting; everything it started is stopped")
+    rc, keep_running = 0, False
     try:
-        while stopping["signal"] is None:
+        print(f"API:   {stack.api_url}")
+        print(f"moto:  {stack.moto_url}")
+        print(f"logs:  {stack.log_dir}")
+        for code, port in stack.receiver_ports.items():
+            print(f"dept:  {code} receiver on http://127.0.0.1:{port}/webhooks/{code} (approves its tasks)")
+        print("token: onetrip token citizen-verified   (also: citizen-unverified, agent, admin, dept-yq-tax, ...)")
+        if args.detach:
+            print("stop:  onetrip down")
+            keep_running = True
+            return 0
+        print("Ctrl-C stops everything.")
+        while True:
             dead = stack.dead_processes()
             if dead:
                 print(f"{', '.join(dead)} exited; stopping the stack (logs in {stack.log_dir})",
@@ -126,21 +129,20 @@ def cmd_up(args: argparse.Namespace) -> int:
                 rc = 1
                 break
             time.sleep(0.5)
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C: the orderly stop below
+        rc = _interrupted(signals, "before it returned; the stack is stopped") if args.detach else 0
     finally:
-        stack.stop()
-        if state_path(args.project_root).exists():
-            state_path(args.project_root).unlink()
-        print("local stack stopped", file=sys.stderr)
+        if not keep_running:
+            with contextlib.suppress(KeyboardInterrupt), signals.deferred():
+                stack.stop()  # also removes the state file
+            print("local stack stopped", file=sys.stderr)
     return rc
 
 
-def _write_state(stack: LocalStack, supervisor: int | None) -> None:
-    path = stack.write_state()
-    if supervisor is not None:
-        state = json.loads(path.read_text(encoding="utf-8"))
-        state["processes"] = {"supervisor": {"pid": supervisor, "cmdline": _cmdline(supervisor)},
-                              **state["processes"]}
-        path.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
+def _interrupted(signals: SignalsAsInterrupt, what: str) -> int:
+    signum = signals.received or signal.SIGINT
+    print(f"onetrip up: {signal.Signals(signum).name} {what}", file=sys.stderr)
+    return 128 + signum
 
 
 # --------------------------------------------------------------------------- down / token / status

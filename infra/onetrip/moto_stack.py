@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from infra.onetrip.lifetime import spawn, stop_process
 from infra.onetrip.template import (
     TEMPLATE_PATH,
     Resolver,
@@ -72,27 +73,34 @@ def client(service: str, endpoint_url: str) -> Any:
 
 def start_moto(port: int = DEFAULT_PORT, *, detach: bool = False, log_path: str | None = None,
                timeout: float = 20.0) -> subprocess.Popen:
-    """Start `python -m moto.server` on 127.0.0.1:port and wait until it answers.
+    """Start `python -m moto.server` on 127.0.0.1:port and wait until it answers (see `spawn_moto`)."""
+    proc = spawn_moto(port, detach=detach, log_path=log_path)
+    try:
+        wait_for_moto(proc, port, timeout)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
 
-    detach=True puts it in its own session so it outlives the `onetrip up` process.
+
+def spawn_moto(port: int = DEFAULT_PORT, *, detach: bool = False, log_path: str | None = None) -> subprocess.Popen:
+    """Spawn `python -m moto.server` on 127.0.0.1:port without waiting for it.
+
+    It runs in its own session either way (infra/onetrip/lifetime.py). detach=True: it outlives the
+    process that started it (`onetrip up --detach`); otherwise it exits when that process dies.
     """
     if _answers(endpoint_for(port)):
         raise RuntimeError(f"something already listens on 127.0.0.1:{port}")
     env = {**os.environ, **FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION}
     env.pop("AWS_ENDPOINT_URL", None)
     with open(log_path or os.devnull, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=detach,
-        )
-    try:
-        wait_until(lambda: _answers(endpoint_for(port)), timeout, f"moto on port {port}",
-                   alive=proc)
-    except BaseException:
-        stop_process(proc)
-        raise
-    return proc
+        return spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                     outlive_parent=detach, stdout=out, stderr=subprocess.STDOUT,
+                     stdin=subprocess.DEVNULL, env=env)
+
+
+def wait_for_moto(proc: subprocess.Popen, port: int, timeout: float = 20.0) -> None:
+    wait_until(lambda: _answers(endpoint_for(port)), timeout, f"moto on port {port}", alive=proc)
 
 
 def _answers(url: str) -> bool:
@@ -115,18 +123,6 @@ def wait_until(predicate, timeout: float, what: str, alive: subprocess.Popen | N
             raise RuntimeError(f"{what}: process exited with {alive.returncode}")
         time.sleep(interval)
     raise TimeoutError(f"{what}: not ready after {timeout:.0f} s")
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds. Only the process we started."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(grace)
 
 
 # --------------------------------------------------------------------------- deploy

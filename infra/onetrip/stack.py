@@ -6,7 +6,8 @@
         requests.get(f"{stack.api_url}/v1/items",
                      headers={"Authorization": f"Bearer {stack.token('citizen-verified')}"})
 
-Everything it starts listens on 127.0.0.1 and is stopped by pid on exit. Local only.
+Everything it starts listens on 127.0.0.1 and is stopped by pid on exit, also when the holder gets
+SIGTERM or dies (infra/onetrip/lifetime.py). Local only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from infra.onetrip import moto_stack
 from infra.onetrip import users as demo_users
+from infra.onetrip.lifetime import SignalsAsInterrupt, spawn, stop_recorded_pid
 from infra.onetrip.moto_stack import (
     DEFAULT_PORT,
     DEFAULT_STACK_NAME,
@@ -144,6 +146,18 @@ def _cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def _settled_cmdline(pid: int, wait: float = 1.0) -> list[str] | None:
+    """The command line of a process spawned a moment ago. Popen returns once exec has closed its pipe,
+    but the kernel sets the new program's arguments up only after that: until then /proc shows an
+    empty one, which would later read as "pid reused by another program". None if it stays empty."""
+    deadline = time.monotonic() + wait
+    while True:
+        cmdline = _cmdline(pid)
+        if cmdline or cmdline is None or time.monotonic() > deadline:
+            return cmdline or None
+        time.sleep(0.005)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -163,17 +177,9 @@ def stop_pid(pid: int, expected_cmdline: list[str] | None = None, grace: float =
     if not _alive(pid):
         return "gone"
     current = _cmdline(pid)
-    if expected_cmdline is not None and current is not None and current != expected_cmdline:
+    if expected_cmdline and current and current != expected_cmdline:
         return "skipped (pid now belongs to another process)"
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return "stopped"
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return "killed"
+    return stop_recorded_pid(pid, _alive, grace)
 
 
 class LocalStack:
@@ -186,7 +192,8 @@ class LocalStack:
                  stack_name: str = DEFAULT_STACK_NAME, seed: bool = True,
                  seed_kwargs: Mapping[str, Any] | None = None,
                  demo_receivers: bool = False,
-                 api_timeout: float = 60.0) -> None:
+                 api_timeout: float = 60.0, record_state: bool = False,
+                 supervisor: int | None = None) -> None:
         self.moto_port = moto_port or free_port()
         self.api_port = api_port or free_port()
         self.extra_env = dict(extra_env or {})
@@ -207,6 +214,11 @@ class LocalStack:
         self.seeded: dict[str, Any] = {}
         self.env: dict[str, str] = {}
         self._ready_file: Path | None = None
+        # record_state: the state file is rewritten as each process is spawned (so `onetrip down` finds
+        # them even if the starter dies half-way) and removed by stop().
+        self.record_state = record_state
+        self.supervisor = supervisor  # the foreground `onetrip up` pid, recorded first in the state file
+        self._signals = SignalsAsInterrupt((signal.SIGTERM,))
 
     # ----------------------------------------------------------------- properties
     @property
@@ -249,9 +261,14 @@ class LocalStack:
         self.stop()
 
     def _start(self) -> None:
+        # SIGTERM to the holder (a script, pytest) then runs the same stop as Ctrl-C; a holder that handles
+        # SIGTERM itself (`onetrip up`) keeps its handler.
+        self._signals.install(only_over_default=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.processes["moto"] = moto_stack.start_moto(
-            self.moto_port, detach=True, log_path=str(self.log_path("moto")))
+        self.processes["moto"] = moto = moto_stack.spawn_moto(
+            self.moto_port, detach=self.detach, log_path=str(self.log_path("moto")))
+        self._record()
+        moto_stack.wait_for_moto(moto, self.moto_port)
         self.outputs = moto_stack.deploy(self.moto_url, self.stage, self.stack_name)
         self.users = demo_users.create_users(self.outputs)
         self.env = app_env(self.outputs, self.api_port, self.extra_env)
@@ -269,10 +286,10 @@ class LocalStack:
         process_env = _process_env(self.env)
         ready_file = self._ready_file = self.state_dir / f"pump-ready-{self.api_port}"
         ready_file.unlink(missing_ok=True)
-        self.processes["api"] = self._spawn("api", _chalice_command() + [
+        self._spawn("api", _chalice_command() + [
             "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(self.api_port),
             "--stage", "local"], cwd=self.project_root, env=process_env)
-        self.processes["pump"] = self._spawn("pump", [
+        self._spawn("pump", [
             sys.executable, "-m", "infra.onetrip.pump", "--state-dir", str(self.state_dir),
             "--project-root", str(self.project_root), "--ready-file", str(ready_file)],
             cwd=INFRA_ROOT, env={**process_env, OUTPUTS_ENV: json.dumps(self.outputs)})
@@ -283,19 +300,27 @@ class LocalStack:
             config = {"api_url": self.api_url, "outputs": self.outputs, "departments": {
                 code: {"port": port, "secret": self.seeded["departments"][code]["secret"]}
                 for code, port in self.receiver_ports.items()}}
-            self.processes["receivers"] = self._spawn(
+            self._spawn(
                 "receivers", [sys.executable, "-m", "infra.onetrip.receivers"], cwd=INFRA_ROOT,
                 env={**process_env, CONFIG_ENV: json.dumps(config)})
         # Writes made after start() returns must reach `dispatch`: wait for the stream position.
         wait_until(lambda: self._alive_and(ready_file.exists), self.api_timeout, "event pump")
         ready_file.unlink(missing_ok=True)
+        self._record()  # complete: outputs, users, seeded
 
     def _spawn(self, name: str, command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
         with open(self.log_path(name), "ab") as log_file:
-            # Own session: Ctrl-C reaches only `onetrip up`, which then stops these in order.
-            return subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=log_file, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            # Own session: Ctrl-C reaches only `onetrip up`, which then stops these in order. Unless
+            # detached, each also exits when this process dies (lifetime.py).
+            proc = spawn(command, outlive_parent=self.detach, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                         stdout=log_file, stderr=subprocess.STDOUT)
+        self.processes[name] = proc
+        self._record()
+        return proc
+
+    def _record(self) -> None:
+        if self.record_state:
+            self.write_state()
 
     def _api_up(self) -> bool:
         return self._alive_and(lambda: _api_answers(self.api_url))
@@ -315,13 +340,20 @@ class LocalStack:
         return [name for name, proc in self.processes.items() if proc.poll() is not None]
 
     def stop(self) -> None:
-        """Stop what this object started: pump, API, then moto (by pid)."""
-        for name in ("receivers", "pump", "api", "moto"):
-            proc = self.processes.pop(name, None)
-            if proc is not None:
-                stop_process(proc)
-        if self._ready_file is not None:
-            self._ready_file.unlink(missing_ok=True)
+        """Stop what this object started: pump, API, then moto (by pid). A SIGTERM arriving meanwhile
+        is held until all are stopped."""
+        try:
+            with self._signals.deferred():
+                for name in ("receivers", "pump", "api", "moto"):
+                    proc = self.processes.pop(name, None)
+                    if proc is not None:
+                        stop_process(proc)
+                if self._ready_file is not None:
+                    self._ready_file.unlink(missing_ok=True)
+                if self.record_state:
+                    (self.state_dir / STATE_FILE_NAME).unlink(missing_ok=True)
+        finally:
+            self._signals.restore()
 
     # ----------------------------------------------------------------- state file
     def state(self) -> dict[str, Any]:
@@ -333,8 +365,10 @@ class LocalStack:
             "moto_url": self.moto_url,
             "ports": {"moto": self.moto_port, "api": self.api_port},
             "processes": {
-                name: {"pid": proc.pid, "cmdline": _cmdline(proc.pid)}
-                for name, proc in self.processes.items()
+                **({"supervisor": {"pid": self.supervisor, "cmdline": _cmdline(self.supervisor)}}
+                   if self.supervisor is not None else {}),
+                **{name: {"pid": proc.pid, "cmdline": _settled_cmdline(proc.pid)}
+                   for name, proc in self.processes.items()},
             },
             "logs": {name: str(self.log_path(name)) for name in self.processes},
             "outputs": self.outputs,
@@ -348,7 +382,10 @@ class LocalStack:
     def write_state(self) -> Path:
         path = self.state_dir / STATE_FILE_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.state(), indent=2, default=str), encoding="utf-8")
+        # Whole or not at all: `onetrip up`/`down` may read it while a start rewrites it.
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(self.state(), indent=2, default=str), encoding="utf-8")
+        os.replace(partial, path)
         return path
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.departments import EndpointState
+from infra.onetrip.lifetime import spawn  # own session, and exits if pytest dies
 from infra.onetrip.moto_stack import free_port
 from infra.onetrip.receiver import DemoReceiver, Fault
 
@@ -221,15 +222,13 @@ def test_the_pump_killed_mid_batch_and_restarted_loses_nothing_and_doubles_nothi
     pump = None
     try:
         wids = h.send_events(10)
-        pump = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        pump = spawn(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: len(receiver.acted) >= 2, 40, "the batch under way")
         os.kill(pump.pid, signal.SIGKILL)  # mid-batch: some acted, the rest claimed or untouched
         pump.wait(10)
         acted_before_restart = len(receiver.acted)
         assert acted_before_restart < 10
-        pump = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        pump = spawn(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: len(receiver.acted) == 10, 60, "every event after the restart")
         assert_once_each(receiver, wids)
         report("pump killed (SIGKILL) mid-batch, restarted", 10, len(receiver.received), len(receiver.acted),
