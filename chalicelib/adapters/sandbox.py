@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ..collector import paused_then_frozen
 from ..domain.file_checks import BUDGET_EXCEEDED, ContentLimits, Finding, inspect_content, preload
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -63,6 +64,19 @@ class Budget:
     memory_bytes: int = 512 * 1024 * 1024
 
 
+_PRELOADED: set[str] = set()
+
+
+def preload_once(kind: str) -> None:
+    """The parser a kind needs, imported once per process without collections and then frozen
+    (chalicelib/collector.py): a forked child's collector then never touches those pages, so the
+    child shares them with the parent instead of copying them."""
+    if kind not in _PRELOADED:
+        with paused_then_frozen():
+            preload(kind)
+        _PRELOADED.add(kind)
+
+
 class SandboxedInspector:
     """Implements the `ContentInspector` port."""
 
@@ -70,7 +84,7 @@ class SandboxedInspector:
         self.budget = budget or Budget()
 
     def inspect(self, kind: str, data: bytes, limits: ContentLimits) -> list[Finding]:
-        preload(kind)
+        preload_once(kind)
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns

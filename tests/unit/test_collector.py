@@ -74,3 +74,12 @@ def test_an_aws_client_is_built_without_collections_and_then_frozen():
     seen = _collections_during("from chalicelib.adapters.aws import client", "client('dynamodb')")
     assert seen["during"] == [] and seen["enabled"]
     assert seen["newly_frozen"] > 10_000
+
+
+def test_the_file_checks_parser_is_imported_once_without_collections_and_then_frozen():
+    seen = _collections_during("from chalicelib.adapters.sandbox import preload_once", "preload_once('pdf')")
+    assert seen["during"] == [] and seen["enabled"]
+    assert seen["newly_frozen"] > 10_000
+    again = _collections_during("from chalicelib.adapters.sandbox import preload_once\npreload_once('pdf')",
+                                "preload_once('pdf')")
+    assert again["newly_frozen"] == 0  # a warm container freezes nothing per file
