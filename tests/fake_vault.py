@@ -78,6 +78,14 @@ class FakeVaultRecords:
     def get_certificate(self, certificate_id: str) -> Certificate | None:
         return self._vault_tables()["certs"].get(certificate_id)
 
+    def revoke_certificate(self, certificate: Certificate) -> bool:
+        certs = self._vault_tables()["certs"]
+        stored = certs.get(certificate.id)
+        if stored is None or stored.revocation is not None:
+            return False
+        certs[certificate.id] = certificate
+        return True
+
     def list_certificates(self, holder_index: str) -> list[Certificate]:
         certs = self._vault_tables()["certs"]
         return [certs[k] for k in sorted(certs) if certs[k].holder_index == holder_index]

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from ..domain.applications import Application
 from ..domain.errors import ConcurrentUpdate
 from ..domain.events import DomainEvent
@@ -135,6 +137,23 @@ class VaultRecords:
     def get_certificate(self, certificate_id: str) -> Certificate | None:
         rec = self._get(keys.certificate(certificate_id), consistent=True)
         return certificates_models.Certificate.model_validate(_doc(rec)) if rec else None
+
+    def revoke_certificate(self, certificate: Certificate) -> bool:
+        # `revoked_at` marks the item itself, so the condition needs no read of the document.
+        assert certificate.revocation is not None
+        try:
+            self._db.update_item(
+                TableName=self._table, Key=_key(keys.certificate(certificate.id)),
+                UpdateExpression="SET #d = :d, #r = :r ADD #v :one",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#r)",
+                ExpressionAttributeNames={"#d": "doc", "#r": "revoked_at", "#v": "version"},
+                ExpressionAttributeValues={":d": _s(certificate.model_dump_json()),
+                                           ":r": _s(certificate.revocation.at), ":one": _n(1)})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def list_certificates(self, holder_index: str) -> list[Certificate]:
         items = self._query_all({"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",

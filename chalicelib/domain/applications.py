@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
@@ -512,8 +513,11 @@ def assurance_suffices(identity: VerifiedIdentity | None, item: ServiceItem) -> 
     return identity is not None and _LEVEL_ORDER[identity.assurance_level] >= _LEVEL_ORDER[required]
 
 
-def submission_problems(app: Application, item: ServiceItem, identity: VerifiedIdentity | None) -> list[Problem]:
-    """Every reason the application cannot be accepted now, all at once (一次性告知)."""
+def submission_problems(app: Application, item: ServiceItem, identity: VerifiedIdentity | None,
+                        source_problems: Sequence[Problem] = ()) -> list[Problem]:
+    """Every reason the application cannot be accepted now, all at once (一次性告知). `source_problems`:
+    what the caller found wrong today with the sources of materials filled earlier (an e-certificate
+    revoked or expired since), listed with the rest."""
     problems: list[Problem] = []
     problems += answer_problems(validate_answers(item.form, app.answers)[1])
     if not assurance_suffices(identity, item):
@@ -546,6 +550,7 @@ def submission_problems(app: Application, item: ServiceItem, identity: VerifiedI
                 "material_missing", f"缺少材料“{spec.name_zh}”", f"Material {spec.name_en!r} is missing", spec.code,
                 {"accepted_types": list(spec.accepted_types), "max_size_bytes": spec.max_size_bytes},
             ))
+    problems += source_problems
     return problems
 
 
@@ -604,12 +609,12 @@ def case_recipients(app: Application) -> list[str]:
 
 def submit(
     app: Application, item: ServiceItem, identity: VerifiedIdentity | None, principal: Principal, now: datetime,
-    routing: Routing | None = None,
+    routing: Routing | None = None, source_problems: Sequence[Problem] = (),
 ) -> CaseChange:
     """Submission: every problem at once (一次性告知), or — all in order — acceptance (受理) at once,
     or, for an item whose acceptance a window officer reviews, `submitted` until that review."""
     require_draft(app)
-    _check_submission(app, item, identity)
+    _check_submission(app, item, identity, source_problems)
     actor = principal.actor()
     channel = "window" if item.acceptance_review else "online"
     submitted = app.model_copy(update={
@@ -629,11 +634,11 @@ def submit(
 
 def accept_at_window(
     app: Application, item: ServiceItem, identity: VerifiedIdentity | None, officer: Principal, now: datetime,
-    routing: Routing | None = None,
+    routing: Routing | None = None, source_problems: Sequence[Problem] = (),
 ) -> CaseChange:
     """A window officer's acceptance review passed: the case is accepted; the visit is recorded."""
     require(app.status, Action.ACCEPT)
-    _check_submission(app, item, identity)
+    _check_submission(app, item, identity, source_problems)
     visited = app.model_copy(update={"visits": [*app.visits, _visit(officer, "acceptance", now)]})
     change = _accept(visited, item, identity, officer, now, routing or Routing())
     change.previous_status = app.status
@@ -658,10 +663,11 @@ def _visit(principal: Principal, reason: str, now: datetime) -> Visit:
     return Visit(at=_iso(now), by_kind=principal.kind.value, place=principal.binding or "", reason=reason)
 
 
-def _check_submission(app: Application, item: ServiceItem, identity: VerifiedIdentity | None) -> None:
+def _check_submission(app: Application, item: ServiceItem, identity: VerifiedIdentity | None,
+                      source_problems: Sequence[Problem] = ()) -> None:
     if item.version != app.item_version or item.code != app.item_code:
         raise Conflict("事项版本不一致", "The item version does not match the draft", code="item_version_mismatch")
-    problems = submission_problems(app, item, identity)
+    problems = submission_problems(app, item, identity, source_problems)
     if not assurance_suffices(identity, item):
         # 403 (the applicant, not the application, must change first) — still with every problem listed.
         raise Forbidden("申请人身份核验等级不足，请先完成实名认证",

@@ -6,6 +6,9 @@ department, its number (kept as ciphertext and masked text: a resident ID card's
 number), its validity and the issuer's SHA-256 of the document with an optional signature. A material
 whose spec is `obtainable_from.e_certificate` of that type is satisfied from the registry, with the
 holder's consent: no upload.
+
+A certificate is valid until it expires or is revoked (注销/吊销): its issuing department or an admin
+revokes it once, with a reason; a revoked certificate no longer satisfies a material.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .applications import Application
 from .catalogue import MaterialSpec
-from .errors import Problem, ValidationFailed
+from .errors import Conflict, Problem, ValidationFailed
 from .vault import obtained_slot
 
 
@@ -31,6 +34,20 @@ class CertificateSource(StrEnum):
     DEPARTMENT = "department"  # registered by the issuing department through the API
     ADMIN = "admin"  # registered by an admin (the CLI): certificates issued outside the bus
     CASE_RESULT = "case_result"  # the result document of a decided case, marked e_certificate
+
+
+REVOCATION_REASON_MAX = 500
+
+
+class Revocation(BaseModel, defer_build=True):
+    """注销/吊销: when, by whom (the issuing department's code, or "admin") and why; once per certificate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: str
+    by: str
+    reason: str = Field(min_length=1, max_length=REVOCATION_REASON_MAX)
+    actor: dict[str, str] = Field(default_factory=dict)  # who acted (opaque ids), not shown
 
 
 class Certificate(BaseModel, defer_build=True):
@@ -60,14 +77,23 @@ class Certificate(BaseModel, defer_build=True):
     case_number: str | None = None
     registered_at: str
     registered_by: dict[str, str] = Field(default_factory=dict)
+    revocation: Revocation | None = None
 
     def valid_on(self, day: date) -> bool:
+        """Not expired on `day` (revocation aside: see `usable_on`)."""
         return self.valid_until is None or day <= self.valid_until
+
+    def usable_on(self, day: date) -> bool:
+        """Neither expired nor revoked: it can satisfy a material."""
+        return self.revocation is None and self.valid_on(day)
 
     def public_view(self) -> dict[str, Any]:
         """What the holder and the departments see: no ciphertext, no blind index."""
-        return self.model_dump(mode="json", exclude={"number_ciphertext", "number_index", "holder_index",
-                                                     "document_key", "registered_by"})
+        view = self.model_dump(mode="json", exclude={"number_ciphertext", "number_index", "holder_index",
+                                                     "document_key", "registered_by", "revocation"})
+        view["revocation"] = ({"at": self.revocation.at, "reason": self.revocation.reason}
+                              if self.revocation else None)
+        return view
 
 
 def mask_number(number: str) -> str:
@@ -112,6 +138,10 @@ def use_problems(cert: Certificate, spec: MaterialSpec, today: date) -> list[Pro
         problems.append(Problem("certificate_type_mismatch", f"材料“{spec.name_zh}”需要电子证照“{wanted}”",
                                 f"Material {spec.code!r} needs an e-certificate of type {wanted!r}", spec.code,
                                 {"wanted": wanted, "given": cert.type}))
+    if cert.revocation is not None:
+        problems.append(Problem("certificate_revoked", f"电子证照“{cert.type}”已被注销或吊销",
+                                f"The e-certificate {cert.type!r} has been revoked", spec.code,
+                                {"revoked_at": cert.revocation.at, "reason": cert.revocation.reason}))
     if not cert.valid_on(today):
         problems.append(Problem("certificate_expired", f"电子证照“{cert.type}”已过有效期",
                                 f"The e-certificate {cert.type!r} has expired", spec.code,
@@ -130,3 +160,24 @@ def use_certificate(app: Application, spec: MaterialSpec, cert: Certificate, now
                          size=cert.document_size)
     return app.model_copy(update={"materials": {**app.materials, spec.code: slot},
                                   "updated_at": now.isoformat(timespec="milliseconds")})
+
+
+def already_revoked(cert: Certificate) -> Conflict:
+    at = cert.revocation.at if cert.revocation else None
+    return Conflict("该电子证照已被注销或吊销", "The e-certificate has already been revoked",
+                    code="certificate_already_revoked", detail={"certificate_id": cert.id, "revoked_at": at})
+
+
+def revoke(cert: Certificate, by: str, reason: str, actor: dict[str, str], now: datetime) -> Certificate:
+    """The certificate revoked by `by` (its issuer's code or "admin") for `reason`; once only. Who may
+    revoke is the caller's."""
+    reason = reason.strip()
+    if not reason or len(reason) > REVOCATION_REASON_MAX:
+        raise ValidationFailed(problems=[Problem(
+            "revocation_reason_invalid", f"须填写注销或吊销理由（1–{REVOCATION_REASON_MAX} 字）",
+            f"A reason of 1 to {REVOCATION_REASON_MAX} characters is required", "reason",
+            {"max_length": REVOCATION_REASON_MAX})])
+    if cert.revocation is not None:
+        raise already_revoked(cert)
+    revocation = Revocation(at=now.isoformat(timespec="seconds"), by=by, reason=reason, actor=actor)
+    return cert.model_copy(update={"revocation": revocation})

@@ -1,5 +1,5 @@
 """The e-certificate registry (电子证照): a department registers the certificates it issued, an admin
-those issued outside the bus (also `onetrip certificates register`)."""
+those issued outside the bus (also `onetrip certificates register`); either revokes one (注销/吊销)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .http import api_route
 if TYPE_CHECKING:
     from ..services import certificates as service
     from . import certificate_schemas
-    from .certificate_schemas import RegisterCertificate
+    from .certificate_schemas import RegisterCertificate, RevokeCertificate
 else:
     certificate_schemas = deferred("chalicelib.entrypoints.certificate_schemas")
     service = deferred("chalicelib.services.certificates")
@@ -43,3 +43,11 @@ def register_certificate(principal: Principal, body: RegisterCertificate) -> dic
            kinds=ISSUERS, authorizer=jwt_authorizer, response=lambda: certificate_schemas.CertificateView)
 def get_certificate(principal: Principal, _body: None, certificate_id: str) -> dict[str, Any]:
     return service.get_certificate(deps(), principal, certificate_id).public_view()
+
+
+@api_route(certificates_api, "POST", "/v1/certificates/{certificate_id}/revocation",
+           summary="Revoke an e-certificate (注销/吊销), once: its issuing department or an admin",
+           kinds=ISSUERS, authorizer=jwt_authorizer, body=lambda: certificate_schemas.RevokeCertificate,
+           response=lambda: certificate_schemas.CertificateView)
+def revoke_certificate(principal: Principal, body: RevokeCertificate, certificate_id: str) -> dict[str, Any]:
+    return service.revoke_certificate(deps(), principal, certificate_id, body.reason).public_view()

@@ -23,6 +23,17 @@ class RegisterCertificate(BaseModel, defer_build=True):
     signature_algorithm: str | None = Field(default=None, max_length=40, description="e.g. SM2-with-SM3")
 
 
+class RevokeCertificate(BaseModel, defer_build=True):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=1, max_length=500,
+                        description="why it is revoked (注销/吊销理由), shown to the holder")
+
+
+class RevocationView(BaseModel, defer_build=True):
+    at: str
+    reason: str
+
+
 class CertificateView(BaseModel, defer_build=True):
     id: str
     type: str
@@ -41,3 +52,4 @@ class CertificateView(BaseModel, defer_build=True):
     application_id: str | None
     case_number: str | None
     registered_at: str
+    revocation: RevocationView | None = Field(default=None, description="set once it is revoked")

@@ -35,6 +35,7 @@ from .applications import get_own_application, pinned_item
 from .deps import Deps, retry_on_conflict
 from .enterprises import acting_for
 from .tasks import get_department_task
+from .vault import certificate_problems
 
 RESULT_MAX_BYTES = 20 * 1024 * 1024
 RESULT_CONTENT_TYPES = ("application/pdf",)
@@ -93,7 +94,8 @@ def submit_application(deps: Deps, principal: Principal, app_id: str) -> Applica
         if app.enterprise is not None:  # the authorization must still hold at acceptance
             acting_for(deps, principal, app.enterprise["id"], item.code)
         identity = deps.store.get_identity(principal.sub)
-        return rules.submit(app, item, identity, principal, deps.now(), routing(deps, app, item))
+        return rules.submit(app, item, identity, principal, deps.now(), routing(deps, app, item),
+                            source_problems=certificate_problems(deps, app, item))
 
     return _commit(deps, decide)
 
@@ -196,7 +198,8 @@ def accept_at_window(deps: Deps, officer: Principal, app_id: str, pass_code: str
         app = _presented(deps, app_id, pass_code)
         item = pinned_item(deps, app)
         identity = deps.store.get_identity(app.owner_sub)
-        return rules.accept_at_window(app, item, identity, officer, deps.now(), routing(deps, app, item))
+        return rules.accept_at_window(app, item, identity, officer, deps.now(), routing(deps, app, item),
+                                      source_problems=certificate_problems(deps, app, item))
 
     return _commit(deps, decide)
 

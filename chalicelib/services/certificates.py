@@ -5,6 +5,7 @@ A holder is named by ID number or credit code on registration and kept only as i
 same HMAC an identity or an enterprise is found by), a masked form, and nothing else. The number is
 kept as ciphertext, its blind index makes one certificate register once: registering it again
 returns the first registration, and a different registration under the same number is refused.
+Its issuing department or an admin revokes it (注销/吊销) once, with a reason.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from ..domain.certificates import (
     Certificate,
     CertificateSource,
     HolderKind,
+    already_revoked,
     mask_number,
     number_key,
     registration_problems,
+    revoke,
 )
 from ..domain.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ..domain.identity import credit_code_is_valid, id_number_is_valid, mask_credit_code, mask_id_number
@@ -150,6 +153,18 @@ def get_certificate(deps: Deps, principal: Principal, certificate_id: str) -> Ce
     if cert is None or (principal.kind is not PrincipalKind.ADMIN and cert.issuer != principal.department):
         raise _not_found(certificate_id)
     return cert
+
+
+def revoke_certificate(deps: Deps, principal: Principal, certificate_id: str, reason: str) -> Certificate:
+    """注销/吊销: the issuing department or an admin revokes a certificate once (to anyone else it does
+    not exist). One conditional write: of two concurrent revocations, one wins and the other is 409."""
+    cert = get_certificate(deps, principal, certificate_id)
+    by = "admin" if principal.kind is PrincipalKind.ADMIN else cert.issuer
+    revoked = revoke(cert, by, reason, principal.actor(), deps.now())
+    if not deps.store.revoke_certificate(revoked):
+        raise already_revoked(deps.store.get_certificate(cert.id) or cert)
+    logger.info("certificate_revoked", extra={"certificate_id": cert.id, "revoked_by": by})
+    return revoked
 
 
 def my_certificates(deps: Deps, principal: Principal, enterprise_id: str | None = None) -> list[Certificate]:

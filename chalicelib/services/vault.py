@@ -17,7 +17,7 @@ from ..domain import vault as rules_vault
 from ..domain.access_log import AccessedMaterial, AccessRecord, consent_record
 from ..domain.applications import Application
 from ..domain.catalogue import MaterialSpec, ServiceItem
-from ..domain.certificates import Certificate, use_certificate
+from ..domain.certificates import Certificate, use_certificate, use_problems
 from ..domain.checklist import applies
 from ..domain.conditions import validate_answers
 from ..domain.errors import NotFound, Problem, ValidationFailed
@@ -90,7 +90,7 @@ def offers(deps: Deps, principal: Principal, app_id: str) -> list[dict[str, Any]
               if s.obtainable_from and s.obtainable_from.e_certificate}
     holder = holder_index_of(deps, app) if wanted else None
     if holder:
-        certificates = [c for c in deps.store.list_certificates(holder) if c.valid_on(today)]
+        certificates = [c for c in deps.store.list_certificates(holder) if c.usable_on(today)]
         for code, type_ in wanted.items():
             for cert in certificates:
                 if cert.type != type_:
@@ -161,6 +161,26 @@ def reuse_material(deps: Deps, principal: Principal, app_id: str, material_code:
         return saved, record
 
     return retry_on_conflict(attempt)
+
+
+def certificate_problems(deps: Deps, app: Application, item: ServiceItem) -> list[Problem]:
+    """What is wrong today with the e-certificates that filled this application's materials: one revoked
+    or expired since it was used is refused at acceptance, listed with every other problem (一次性告知).
+    One GetItem per such material; none for an application that used no e-certificate."""
+    today = deps.now().date()
+    problems: list[Problem] = []
+    for spec in item.materials:
+        slot = app.materials.get(spec.code)
+        if slot is None or not slot.certificate_id or slot.status is not rules.MaterialStatus.VERIFIED:
+            continue
+        cert = deps.store.get_certificate(slot.certificate_id)
+        if cert is None:
+            problems.append(Problem("certificate_unavailable", f"材料“{spec.name_zh}”所用的电子证照已不存在",
+                                    f"The e-certificate used for material {spec.code!r} no longer exists",
+                                    spec.code, {"certificate_id": slot.certificate_id}))
+        else:
+            problems += use_problems(cert, spec, today)
+    return problems
 
 
 def _own_certificate(deps: Deps, app: Application, certificate_id: str) -> Certificate:

@@ -73,6 +73,7 @@ OWNERS = {
     "/v1/applications/{application_id}/offers": OWNER,
     "/v1/applications/{application_id}/materials/{material_code}/reuse": OWNER,
     "/v1/certificates/{certificate_id}": "dept-yq-amr",  # the issuer
+    "/v1/certificates/{certificate_id}/revocation": "dept-yq-amr",  # the issuer (once; then 409)
     "/v1/applications/{application_id}/counter-pass": OWNER,
     "/v1/applications/{application_id}/resubmit": OWNER,
     "/v1/applications/{application_id}/withdraw": OWNER,
@@ -92,7 +93,7 @@ COUNTER_SHARED = {("/v1/counter/applications/{application_id}/visits", "terminal
 _COUNTER_PASS: dict[str, str] = {}
 # Admins read and replay any department's deliveries and read any department: not a leak.
 ADMIN_READS = {"/v1/departments/{department}", "/v1/deliveries/{webhook_id}", "/v1/deliveries/{webhook_id}/replay"}
-ADMIN_READS |= {"/v1/certificates/{certificate_id}"}
+ADMIN_READS |= {"/v1/certificates/{certificate_id}", "/v1/certificates/{certificate_id}/revocation"}
 OTHERS = ["citizen-unverified", "agent", "dept-yq-tax", "window-yq-centre", "terminal-yq-kiosk-01", "admin"]
 USER_KIND.update({"window-yq-centre": PrincipalKind.WINDOW_STAFF, "terminal-yq-kiosk-01": PrincipalKind.TERMINAL})
 
@@ -124,6 +125,8 @@ def _body(path: str, stack) -> dict | None:
         return {"level": 5}
     if path.endswith("/result"):
         return {"method": "download"}
+    if path.endswith("/revocation"):
+        return {"reason": "注销"}
     return None
 
 
