@@ -180,21 +180,23 @@ def _total(journey: dict[str, Any], memory: int, api: str = "apigw_rest_request"
     return sum(v or 0 for v in lines.values()) * 1000
 
 
+def cached_authorizer(journey: dict[str, Any]) -> dict[str, Any]:
+    """The journey with the authorizer's result cached: one run per token within the cache TTL (the
+    citizen and each department), the other runs gone."""
+    budget = 1 + journey["departments_k"]
+    kept, seen = [], 0
+    for inv in journey["invocations"]:
+        if inv["function"] == "authorizer":
+            seen += 1
+            if seen > budget:
+                continue
+        kept.append(inv)
+    return {**journey, "invocations": kept}
+
+
 def levers(journey: dict[str, Any], memory: int) -> list[dict[str, Any]]:
     """What each known saving would bring, computed from this very journey (us-east-1, arm64, per 1,000)."""
     base = _total(journey, memory)
-
-    def cached_authorizer(j: dict[str, Any]) -> dict[str, Any]:
-        # One authorizer run per token within the cache TTL: the citizen and each department.
-        budget = 1 + j["departments_k"]
-        kept, seen = [], 0
-        for inv in j["invocations"]:
-            if inv["function"] == "authorizer":
-                seen += 1
-                if seen > budget:
-                    continue
-            kept.append(inv)
-        return {**j, "invocations": kept}
 
     def keys_only_index(j: dict[str, Any]) -> dict[str, Any]:
         units = dict(j["billing_units"])
@@ -237,16 +239,9 @@ def floors(journey: dict[str, Any], memory: int) -> dict[str, float]:
     trimming, compression or projection: one unit per item, two in a transaction) and the authorizer's
     result cached. `without_table_writes`: the same, with no DynamoDB write at all: what the REST API,
     S3, Lambda, SQS and logs cost a case on their own."""
-    authorizer_runs = 1 + journey["departments_k"]
-    seen = 0
-    kept = []
-    for inv in journey["invocations"]:
-        seen += inv["function"] == "authorizer"
-        if inv["function"] != "authorizer" or seen <= authorizer_runs:
-            kept.append(inv)
     units = dict(journey["billing_units"])
     units["wru"] = units.get("wru_floor", units.get("wru", 0))
-    floor = {**journey, "invocations": kept, "billing_units": units}
+    floor = {**cached_authorizer(journey), "billing_units": units}
     no_writes = {**floor, "billing_units": {**units, "wru": 0.0}}
     return {"this_design": round(_total(floor, memory), 4), "without_table_writes": round(_total(no_writes, memory), 4)}
 

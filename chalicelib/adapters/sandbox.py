@@ -17,6 +17,7 @@ growth, every 5 ms (a burst between two looks is still capped by RLIMIT_AS plus 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import resource
@@ -64,17 +65,13 @@ class Budget:
     memory_bytes: int = 512 * 1024 * 1024
 
 
-_PRELOADED: set[str] = set()
-
-
+@functools.cache
 def preload_once(kind: str) -> None:
     """The parser a kind needs, imported once per process without collections and then frozen
     (chalicelib/collector.py): a forked child's collector then never touches those pages, so the
     child shares them with the parent instead of copying them."""
-    if kind not in _PRELOADED:
-        with paused_then_frozen():
-            preload(kind)
-        _PRELOADED.add(kind)
+    with paused_then_frozen():
+        preload(kind)
 
 
 class SandboxedInspector:
