@@ -30,7 +30,7 @@ from infra.onetrip import (
     package,
     stats_cli,
 )
-from infra.onetrip.lifetime import SignalsAsInterrupt
+from infra.onetrip.lifetime import SignalsAsInterrupt, checkpoint
 from infra.onetrip.moto_stack import DEFAULT_PORT
 from infra.onetrip.stack import (
     DEFAULT_API_PORT,
@@ -129,11 +129,12 @@ def cmd_up(args: argparse.Namespace) -> int:
                 rc = 1
                 break
             time.sleep(0.5)
+            checkpoint()
     except KeyboardInterrupt:  # SIGTERM or Ctrl-C: the orderly stop below
         rc = _interrupted(signals, "before it returned; the stack is stopped") if args.detach else 0
     finally:
         if not keep_running:
-            with contextlib.suppress(KeyboardInterrupt), signals.deferred():
+            with contextlib.suppress(KeyboardInterrupt), signals.stopping():
                 stack.stop()  # also removes the state file
             print("local stack stopped", file=sys.stderr)
     return rc

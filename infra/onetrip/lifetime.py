@@ -8,7 +8,9 @@ Three mechanisms, each for a case the others miss:
 * `SignalsAsInterrupt`: SIGTERM (an outer `timeout`, `kill`, `onetrip down` stopping a foreground
   stack) raises KeyboardInterrupt in the main thread, so it runs the same orderly shutdown as
   Ctrl-C: `with LocalStack...` blocks exit, pytest tears its session fixtures down. Without it the
-  default action ends the parent at once and no `finally` runs.
+  default action ends the parent at once and no `finally` runs. An interrupt Python drops (raised
+  inside an at-fork callback or a `__del__`) is raised again at the next `checkpoint()`, and none is
+  raised inside a spawn (`held()`), where it would lose a running child.
 * `PR_SET_PDEATHSIG` (Linux): the kernel sends the child SIGTERM when its parent dies, for the case
   no handler can see, SIGKILL (an OOM kill, `kill -9`, a CI runner cancelling the job). Not for a
   detached stack, whose children must outlive `onetrip up --detach`. On other systems this part is
@@ -32,7 +34,7 @@ from typing import Any
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
-__all__ = ["SignalsAsInterrupt", "spawn", "stop_process", "stop_recorded_pid"]
+__all__ = ["SignalsAsInterrupt", "checkpoint", "held", "spawn", "stop_process", "stop_recorded_pid"]
 
 
 @functools.cache
@@ -120,17 +122,58 @@ def stop_recorded_pid(pid: int, alive: Callable[[int], bool], grace: float = 5.0
     return "killed"
 
 
+class _Shared:
+    """What every installed `SignalsAsInterrupt` shares: a process has one main thread and one shutdown."""
+
+    held = 0  # depth of `held()` blocks; a signal arriving inside waits for the outermost one to end
+    pending: int | None = None  # such a signal
+    # Raised, but no stop has begun yet. Python drops an exception raised where nobody can catch it:
+    # in an at-fork callback (logging registers one, so inside every Popen), a __del__, a weakref or
+    # gc callback; it prints "Exception ignored in ..." and goes on. `checkpoint()` raises it again.
+    unacted: int | None = None
+
+    @classmethod
+    def clear(cls) -> None:
+        cls.pending = cls.unacted = None
+
+
+def _interrupt(signum: int) -> KeyboardInterrupt:
+    _Shared.unacted = signum
+    return KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
+def checkpoint() -> None:
+    """Raise KeyboardInterrupt again for a signal whose first one was lost, until a stop begins. Called
+    where a starter polls (`wait_until`) or waits (the foreground loop of `onetrip up`)."""
+    if _Shared.unacted is not None and not _Shared.held:
+        raise _interrupt(_Shared.unacted)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """A signal arriving inside is raised when the outermost block ends, not in the middle: around a
+    spawn, so that the child is recorded before the interrupt can unwind past it (a KeyboardInterrupt
+    inside Popen loses the Popen of a child that runs), and around a stop, so it is not cut in half."""
+    _Shared.held += 1
+    try:
+        yield
+    finally:
+        _Shared.held -= 1
+        if not _Shared.held and _Shared.pending is not None:
+            signum, _Shared.pending = _Shared.pending, None
+            raise _interrupt(signum)
+    checkpoint()
+
+
 class SignalsAsInterrupt:
     """While installed (main thread only), the given signals raise KeyboardInterrupt once, as Ctrl-C
-    does; later ones are ignored so that the shutdown they started can finish. Inside `deferred()` a
-    signal is held until the block ends (a stop in progress is not cut in half)."""
+    does; later ones are ignored so that the shutdown they started can finish. Inside `held()` or
+    `stopping()` a signal is held until the block ends."""
 
     def __init__(self, signals: Sequence[int] = (signal.SIGTERM,)) -> None:
         self.signals = tuple(signals)
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
-        self._deferring = False
-        self._pending: int | None = None
 
     def install(self, *, only_over_default: bool = True) -> bool:
         """Install; with `only_over_default`, leave alone a signal someone else already handles.
@@ -144,29 +187,28 @@ class SignalsAsInterrupt:
         return bool(self._previous)
 
     def restore(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
+        """Put the previous handlers back; an interrupt they raised is over with them."""
+        if threading.current_thread() is not threading.main_thread() or not self._previous:
             return
         for signum, previous in self._previous.items():
             if signal.getsignal(signum) == self._handle:
                 signal.signal(signum, previous)
         self._previous.clear()
+        _Shared.clear()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.received is not None:
             return
-        if self._deferring:
-            self._pending = signum
-            return
         self.received = signum
-        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+        if _Shared.held:
+            _Shared.pending = signum
+            return
+        raise _interrupt(signum)
 
     @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        self._deferring = True
-        try:
+    def stopping(self) -> Iterator[None]:
+        """The orderly stop: it acts on the interrupt (no checkpoint raises it again), and a signal
+        arriving meanwhile is held until the stop is done."""
+        _Shared.unacted = None
+        with held():
             yield
-        finally:
-            self._deferring = False
-            if self._pending is not None and self.received is None:
-                self.received = self._pending
-                raise KeyboardInterrupt(f"stopped by {signal.Signals(self._pending).name}")

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from infra.onetrip.lifetime import spawn, stop_process
+from infra.onetrip.lifetime import checkpoint, held, spawn, stop_process
 from infra.onetrip.template import (
     TEMPLATE_PATH,
     Resolver,
@@ -74,7 +74,8 @@ def client(service: str, endpoint_url: str) -> Any:
 def start_moto(port: int = DEFAULT_PORT, *, detach: bool = False, log_path: str | None = None,
                timeout: float = 20.0) -> subprocess.Popen:
     """Start `python -m moto.server` on 127.0.0.1:port and wait until it answers (see `spawn_moto`)."""
-    proc = spawn_moto(port, detach=detach, log_path=log_path)
+    with held():
+        proc = spawn_moto(port, detach=detach, log_path=log_path)
     try:
         wait_for_moto(proc, port, timeout)
     except BaseException:
@@ -117,6 +118,7 @@ def wait_until(predicate, timeout: float, what: str, alive: subprocess.Popen | N
                interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        checkpoint()
         if predicate():
             return
         if alive is not None and alive.poll() is not None:

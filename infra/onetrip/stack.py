@@ -28,7 +28,7 @@ from typing import Any
 
 from infra.onetrip import moto_stack
 from infra.onetrip import users as demo_users
-from infra.onetrip.lifetime import SignalsAsInterrupt, spawn, stop_recorded_pid
+from infra.onetrip.lifetime import SignalsAsInterrupt, held, spawn, stop_recorded_pid
 from infra.onetrip.moto_stack import (
     DEFAULT_PORT,
     DEFAULT_STACK_NAME,
@@ -265,10 +265,11 @@ class LocalStack:
         # SIGTERM itself (`onetrip up`) keeps its handler.
         self._signals.install(only_over_default=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.processes["moto"] = moto = moto_stack.spawn_moto(
-            self.moto_port, detach=self.detach, log_path=str(self.log_path("moto")))
+        with held():
+            self.processes["moto"] = moto_stack.spawn_moto(
+                self.moto_port, detach=self.detach, log_path=str(self.log_path("moto")))
         self._record()
-        moto_stack.wait_for_moto(moto, self.moto_port)
+        moto_stack.wait_for_moto(self.processes["moto"], self.moto_port)
         self.outputs = moto_stack.deploy(self.moto_url, self.stage, self.stack_name)
         self.users = demo_users.create_users(self.outputs)
         self.env = app_env(self.outputs, self.api_port, self.extra_env)
@@ -309,12 +310,12 @@ class LocalStack:
         self._record()  # complete: outputs, users, seeded
 
     def _spawn(self, name: str, command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
-        with open(self.log_path(name), "ab") as log_file:
+        with held(), open(self.log_path(name), "ab") as log_file:
             # Own session: Ctrl-C reaches only `onetrip up`, which then stops these in order. Unless
             # detached, each also exits when this process dies (lifetime.py).
-            proc = spawn(command, outlive_parent=self.detach, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                         stdout=log_file, stderr=subprocess.STDOUT)
-        self.processes[name] = proc
+            self.processes[name] = proc = spawn(command, outlive_parent=self.detach, cwd=cwd, env=env,
+                                                stdin=subprocess.DEVNULL, stdout=log_file,
+                                                stderr=subprocess.STDOUT)
         self._record()
         return proc
 
@@ -343,7 +344,7 @@ class LocalStack:
         """Stop what this object started: pump, API, then moto (by pid). A SIGTERM arriving meanwhile
         is held until all are stopped."""
         try:
-            with self._signals.deferred():
+            with self._signals.stopping():
                 for name in ("receivers", "pump", "api", "moto"):
                     proc = self.processes.pop(name, None)
                     if proc is not None:

@@ -76,16 +76,18 @@ class Parent:
         self.stdout_path, self.stderr_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, command: list[str]) -> Parent:
-        env = {**os.environ, MARKER_ENV: self.marker, "PYTHONPATH": str(INFRA_ROOT), "PYTHONUNBUFFERED": "1"}
+    def start(self, command: list[str], extra_env: dict[str, str] | None = None) -> Parent:
+        env = {**os.environ, MARKER_ENV: self.marker, "PYTHONPATH": str(INFRA_ROOT), "PYTHONUNBUFFERED": "1",
+               **(extra_env or {})}
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(command, cwd=INFRA_ROOT, env=env, stdin=subprocess.DEVNULL,
                                          stdout=out, stderr=err, start_new_session=True)
         return self
 
-    def onetrip(self, *args: str) -> Parent:
+    def onetrip(self, *args: str, extra_env: dict[str, str] | None = None) -> Parent:
         return self.start([sys.executable, "-m", "infra.onetrip", "--project-root", str(self.root), "up",
-                           "--port", str(self.moto_port), "--api-port", str(self.api_port), "--no-seed", *args])
+                           "--port", str(self.moto_port), "--api-port", str(self.api_port), "--no-seed", *args],
+                          extra_env)
 
     @property
     def stdout(self) -> str:
@@ -178,6 +180,41 @@ def test_foreground_up_sigtermed_while_starting_stops_what_it_started(parent: Pa
     rc = parent.signal(signal.SIGTERM)
     assert "API:" not in parent.stdout  # the signal did arrive before start() returned
     assert rc != 0
+    parent.assert_nothing_left()
+    assert not parent.state_file.exists()
+
+
+# The CI failure of stop 14: SIGTERM reached `up` while it forked the pump. Python ran the handler inside
+# logging's at-fork callback and dropped the KeyboardInterrupt; `up` went on starting and then ignored
+# every later SIGTERM as "already stopping". Here a sitecustomize in `up` alone sends the SIGTERM from
+# an at-fork callback of its own, at the n-th fork: 1 is moto, 3 the pump. (Foreground only: Python runs
+# at-fork callbacks in Popen only with a preexec_fn, which a detached stack's children do not get.)
+SIGTERM_AT_FORK = """
+import os, signal
+_at = os.environ.pop("ONETRIP_TEST_SIGTERM_AT_FORK", None)  # popped: the children do not inherit it
+if _at:
+    _left = [int(_at)]
+    def _count_forks():
+        _left[0] -= 1
+        if _left[0] == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+    os.register_at_fork(after_in_parent=_count_forks)
+"""
+
+
+@pytest.mark.parametrize("fork", [1, 3], ids=["spawning-moto", "spawning-the-pump"])
+def test_foreground_up_sigtermed_inside_a_spawn_stops_what_it_started(parent: Parent, tmp_path: Path,
+                                                                       fork: int) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SIGTERM_AT_FORK)
+    parent.onetrip(extra_env={
+        "PYTHONPATH": f"{site}{os.pathsep}{INFRA_ROOT}", "ONETRIP_TEST_SIGTERM_AT_FORK": str(fork)})
+    assert parent.proc is not None
+    rc = parent.proc.wait(60)
+    assert rc == 128 + signal.SIGTERM, parent.stderr
+    assert "SIGTERM while starting" in parent.stderr
+    assert "API:" not in parent.stdout
     parent.assert_nothing_left()
     assert not parent.state_file.exists()
 
