@@ -3,9 +3,10 @@
 A certificate has a type (营业执照, 不动产权证书, …), a holder found by blind index (the HMAC of the
 person's ID number or the enterprise's credit code — never the number itself), the issuing
 department, its number (kept as ciphertext and masked text: a resident ID card's number *is* the ID
-number), its validity and the issuer's SHA-256 of the document with an optional signature. A material
-whose spec is `obtainable_from.e_certificate` of that type is satisfied from the registry, with the
-holder's consent: no upload.
+number), its validity and the issuer's SHA-256 of the document with its signature (required, and checked,
+once the issuer has registered signing keys: certificate_signatures.py). A material whose spec is
+`obtainable_from.e_certificate` of that type is satisfied from the registry, with the holder's consent:
+no upload.
 
 A certificate is valid until it expires or is revoked (注销/吊销): its issuing department or an admin
 revokes it once, with a reason; a revoked certificate no longer satisfies a material.
@@ -68,6 +69,8 @@ class Certificate(BaseModel, defer_build=True):
     document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     signature: str | None = Field(default=None, max_length=8192)
     signature_algorithm: str | None = Field(default=None, max_length=40)
+    # The issuer's key that verified the signature at registration (certificate_signatures.py).
+    signature_key_id: str | None = None
     # The sealed document itself, when the bus holds it (result documents of its own cases).
     document_key: str | None = None
     document_content_type: str | None = None

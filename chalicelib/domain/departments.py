@@ -12,9 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .catalogue import Code
+from .certificate_signatures import MAX_KEYS, CertificateKey, distinct_key_ids
 
 # Every type a department may subscribe to (documented with its schema in domain/event_types.py).
 SUBSCRIBABLE_EVENT_TYPES = ("onetrip.task.assigned", "onetrip.task.supplemented", "onetrip.case.withdrawn",
@@ -59,6 +60,9 @@ class Department(BaseModel, defer_build=True):
     # The department's duty line (值班电话, E.164; an office's number, not a person's), told by SMS.
     contact_phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
     offices: tuple[Office, ...] = Field(default=(), max_length=200)
+    # The public keys it signs its e-certificates with; with any, it must sign (certificate_signatures.py).
+    certificate_keys: Annotated[tuple[CertificateKey, ...], AfterValidator(distinct_key_ids)] = Field(
+        default=(), max_length=MAX_KEYS)
 
 
 class RetiringSecret(BaseModel, defer_build=True):

@@ -19,8 +19,9 @@ class RegisterCertificate(BaseModel, defer_build=True):
     issued_on: date | None = None
     valid_until: date | None = Field(default=None, description="omitted: valid until revoked")
     document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="the issuer's SHA-256 of the document")
-    signature: str | None = Field(default=None, max_length=8192, description="the issuer's signature, base64")
-    signature_algorithm: str | None = Field(default=None, max_length=40, description="e.g. SM2-with-SM3")
+    signature: str | None = Field(default=None, max_length=8192,
+                                  description="the issuer's signature, base64 (required once it registered keys)")
+    signature_algorithm: str | None = Field(default=None, max_length=40, description="Ed25519")
 
 
 class RevokeCertificate(BaseModel, defer_build=True):
@@ -46,6 +47,7 @@ class CertificateView(BaseModel, defer_build=True):
     document_sha256: str
     signature: str | None
     signature_algorithm: str | None
+    signature_key_id: str | None = Field(default=None, description="the issuer's key that verified the signature")
     document_content_type: str | None
     document_size: int | None
     source: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..domain.certificate_signatures import MAX_KEYS, CertificateKey, distinct_key_ids
 from ..domain.departments import SUBSCRIBABLE_EVENT_TYPES, Office
 
 Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -21,6 +22,9 @@ class NewDepartment(BaseModel, defer_build=True):
     contact_phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$",
                                       description="duty line for SMS alerts, E.164 (+86…)")
     offices: list[Office] = Field(default_factory=list, max_length=200)
+    certificate_keys: Annotated[list[CertificateKey], AfterValidator(distinct_key_ids)] = Field(
+        default_factory=list, max_length=MAX_KEYS,
+        description="Ed25519 public keys it signs its e-certificates with; with any, it must sign them")
 
 
 class NewEndpoint(BaseModel, defer_build=True):
@@ -68,6 +72,7 @@ class DepartmentView(BaseModel, defer_build=True):
     contact_email: str | None
     contact_phone: str | None = None
     offices: list[dict[str, Any]]
+    certificate_keys: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class DepartmentPage(BaseModel, defer_build=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol
 
+from ..domain import certificate_signatures as signatures
 from ..domain.applications import Application
 from ..domain.certificates import (
     Certificate,
@@ -59,9 +60,10 @@ def register_certificate(deps: Deps, principal: Principal, *, type_: str, number
             raise Forbidden("部门只能登记本部门签发的电子证照", "A department registers only its own certificates",
                             code="certificate_issuer_not_own")
         issuer = principal.department
-    elif issuer is None:
+    department = deps.store.get_department(issuer) if issuer else None
+    if issuer is None:
         problems.append(Problem("issuer_required", "须指明签发部门", "The issuing department is required", "issuer"))
-    elif deps.store.get_department(issuer) is None:
+    elif department is None and principal.kind is not PrincipalKind.DEPARTMENT:
         problems.append(Problem("issuer_unknown", "签发部门未登记", "The issuing department is not registered",
                                 "issuer"))
     holder_id = (holder_id_number or "").strip().upper()
@@ -76,6 +78,12 @@ def register_certificate(deps: Deps, principal: Principal, *, type_: str, number
         problems.append(Problem("credit_code_invalid", "持证企业统一社会信用代码无效",
                                 "The holder's credit code is not valid", "holder_credit_code"))
     problems += registration_problems(type_, number, issued_on, valid_until, deps.now().date())
+    signature_key_id, signature_problems = signatures.verify(
+        department.certificate_keys if department else (), signature, signature_algorithm,
+        signatures.signed_message(issuer=issuer or "", type_=type_.strip(), number=number.strip(),
+                                  holder=holder_id or holder_code, issued_on=issued_on, valid_until=valid_until,
+                                  document_sha256=document_sha256))
+    problems += signature_problems
     if problems:
         raise ValidationFailed(problems=problems)
     assert issuer is not None
@@ -89,7 +97,7 @@ def register_certificate(deps: Deps, principal: Principal, *, type_: str, number
     return _register(deps, type_=type_.strip(), holder_kind=kind, holder_index=index, holder_masked=masked,
                      issuer=issuer, number=number.strip(), issued_on=issued_on, valid_until=valid_until,
                      document_sha256=document_sha256, signature=signature, signature_algorithm=signature_algorithm,
-                     source=source, registered_by=principal.actor())
+                     signature_key_id=signature_key_id, source=source, registered_by=principal.actor())
 
 
 def certificate_type_of(result_name_zh: str) -> str:
