@@ -36,7 +36,7 @@ def test_an_answer_dripped_byte_by_byte_is_cut_at_the_timeout(drip):
     server = drip(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"x" * 1000 + b"\r\n\r\n", pause=0.05)
     result, elapsed = _send(WebhookSender(allow_loopback=True, timeout=0.6), server.port)
     assert result.error == "timeout" and result.status is None
-    assert 0.55 <= elapsed < 0.9, elapsed
+    assert 0.55 <= elapsed < 1.5, elapsed  # the whole answer would drip for 50 s (slack: a busy CI box)
 
 
 def test_a_body_dripped_after_a_complete_status_line_is_cut_too(drip):
@@ -44,13 +44,13 @@ def test_a_body_dripped_after_a_complete_status_line_is_cut_too(drip):
     server = drip(head + b"y" * 500, pause=0.01)  # headers in 0.4 s, the body would take 5 s more
     result, elapsed = _send(WebhookSender(allow_loopback=True, timeout=1.0), server.port)
     assert result.error == "timeout", result  # a 200 whose answer never completed is not a delivery
-    assert elapsed < 1.3, elapsed
+    assert elapsed < 2.5, elapsed
 
 
 def test_a_caller_can_shorten_the_deadline_for_one_send(drip):
     server = drip(b"HTTP/1.1 204 No Content\r\n\r\n", pause=0.1)  # the full answer takes ~2.7 s
     result, elapsed = _send(WebhookSender(allow_loopback=True, timeout=15.0), server.port, timeout=0.4)
-    assert result.error == "timeout" and elapsed < 0.7, (result, elapsed)
+    assert result.error == "timeout" and elapsed < 1.5, (result, elapsed)
 
 
 def test_an_answer_inside_the_deadline_is_unaffected_and_its_connection_kept(drip):
