@@ -3,21 +3,27 @@
     onetrip certificates register --type 营业执照 --number 92330382MA2XXXXXX1 --issuer yq-amr \\
         (--holder-id-number 11010519491231002X | --holder-credit-code 91330382MA2AB1C2DG) \\
         (--sha256 HEX | --document licence.pdf) [--issued-on 2026-01-05] [--valid-until 2046-01-04] \\
-        [--signature BASE64 --signature-algorithm SM2-with-SM3]
+        [--signature BASE64 --signature-algorithm Ed25519]
     onetrip certificates show crt_…
+    onetrip certificates revoke crt_… --reason "营业执照已注销 (business deregistered)"
 
 For certificates a department issued outside the bus; the holder's number is sent once over TLS and
-kept only as its blind index and masked form.
+kept only as its blind index and masked form. A revocation (注销/吊销) happens once; its reason is
+shown to the holder.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from chalicelib.domain.certificates import REVOCATION_REASON_MAX
+from chalicelib.domain.errors import Problem, ValidationFailed
 from infra.onetrip.admin_api import add_api_arguments, call, show
 
 
@@ -37,10 +43,14 @@ def add_parsers(sub: Any) -> None:
     register.add_argument("--issued-on", help="YYYY-MM-DD")
     register.add_argument("--valid-until", help="YYYY-MM-DD (default: valid until revoked)")
     register.add_argument("--signature", help="the issuer's signature, base64")
-    register.add_argument("--signature-algorithm", help="e.g. SM2-with-SM3")
+    register.add_argument("--signature-algorithm", help="Ed25519 (see README: Signed certificates)")
     one = commands.add_parser("show", help="one registered certificate")
     one.add_argument("certificate_id")
-    for p in (register, one):
+    revocation = commands.add_parser("revoke", help="revoke a certificate (注销/吊销), once, with a reason")
+    revocation.add_argument("certificate_id")
+    revocation.add_argument("--reason", required=True,
+                            help=f"why, shown to the holder (1–{REVOCATION_REASON_MAX} characters)")
+    for p in (register, one, revocation):
         add_api_arguments(p)
         p.set_defaults(handler=run)
 
@@ -56,9 +66,39 @@ def registration_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def reason_problems(reason: str) -> list[Problem]:
+    """What the API would refuse in a revocation reason (it strips it, then wants 1 to
+    REVOCATION_REASON_MAX characters), under the API's own code, so a bad reason costs no request."""
+    reason = reason.strip()
+    if not reason:
+        return [Problem("revocation_reason_invalid", "须填写注销或吊销理由",
+                        "A reason is required (it is shown to the holder)", "reason",
+                        {"max_length": REVOCATION_REASON_MAX})]
+    if len(reason) > REVOCATION_REASON_MAX:
+        return [Problem("revocation_reason_invalid",
+                        f"理由过长：{len(reason)} 字，最多 {REVOCATION_REASON_MAX} 字",
+                        f"The reason is {len(reason)} characters long; at most {REVOCATION_REASON_MAX}",
+                        "reason", {"max_length": REVOCATION_REASON_MAX, "length": len(reason)})]
+    return []
+
+
+def revoke(args: argparse.Namespace) -> int:
+    problems = reason_problems(args.reason)
+    if problems:
+        # The shape the API answers with, so a script reads one format; exit 2 says nothing was sent.
+        print(json.dumps(ValidationFailed(problems=problems).to_dict(), ensure_ascii=False, indent=2))
+        print("refused locally: no request was sent", file=sys.stderr)
+        return 2
+    # Quoted whole: an id with "/" stays one path segment instead of reaching another route.
+    path = f"/v1/certificates/{quote(args.certificate_id, safe='')}/revocation"
+    return show(*call(args, "POST", path, {"reason": args.reason.strip()}))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.certificates_command == "show":
         return show(*call(args, "GET", f"/v1/certificates/{args.certificate_id}"))
+    if args.certificates_command == "revoke":
+        return revoke(args)
     try:
         body = registration_body(args)
     except OSError as exc:
