@@ -74,7 +74,7 @@ def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = No
     blind_index = KmsBlindIndex(client("kms"), settings.blind_index_key_id)
     verifier: Any
     if settings.identity_verifier == "https":
-        verifier = HttpsIdentityVerifier(settings.identity_verifier_url, settings.identity_verifier_token,
+        verifier = HttpsIdentityVerifier(settings.identity_verifier_url, _identity_token(settings, client),
                                          ca_bundle=settings.identity_verifier_ca_bundle)
     else:
         verifier = ReferenceRegistryVerifier(store, blind_index)
@@ -93,6 +93,16 @@ def build_deps(settings: Settings, make_client: Callable[[str], Any] | None = No
         alert_subscriptions=_alert_subscriptions(settings, client),
         applicant_notifier=_applicant_notifier(settings, client),
     )
+
+
+def _identity_token(settings: Settings, client: Callable[[str], Any]) -> Any:
+    """Deployed stages read the verifier's token from Secrets Manager (on the first verification, not
+    before); local runs and tests give it as is."""
+    from .adapters.identity_verifier import FixedToken, SecretToken
+
+    if settings.identity_verifier_token_secret:
+        return SecretToken(client("secretsmanager"), settings.identity_verifier_token_secret)
+    return FixedToken(settings.identity_verifier_token)
 
 
 def _alert_subscriptions(settings: Settings, client: Callable[[str], Any]) -> Any:

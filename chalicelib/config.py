@@ -58,7 +58,10 @@ class Settings(BaseModel, defer_build=True):
     # "reference": the local stage's registry of demo people; "https": the authority's service.
     identity_verifier: str = "reference"
     identity_verifier_url: str = ""
-    identity_verifier_token: str = ""
+    # The bearer token: as is (local runs, tests), or the ARN of the Secrets Manager secret holding it
+    # (deployed stages, so the function's configuration does not show it). One of the two, not both.
+    identity_verifier_token: str = Field(default="", repr=False)
+    identity_verifier_token_secret: str = ""
     upload_url_ttl_seconds: int = Field(default=900, le=900)
     download_url_ttl_seconds: int = Field(default=300, le=900)
     region: str = "us-east-1"
@@ -102,6 +105,7 @@ class Settings(BaseModel, defer_build=True):
             "identity_verifier": env.get("ONETRIP_IDENTITY_VERIFIER", "reference"),
             "identity_verifier_url": env.get("ONETRIP_IDENTITY_VERIFIER_URL", ""),
             "identity_verifier_token": env.get("ONETRIP_IDENTITY_VERIFIER_TOKEN", ""),
+            "identity_verifier_token_secret": env.get("ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET", ""),
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         }
         if backoff := csv("ONETRIP_DELIVERY_BACKOFF"):
@@ -131,7 +135,21 @@ class Settings(BaseModel, defer_build=True):
             raise ValueError("ONETRIP_ALLOW_LOOPBACK_WEBHOOKS is for the local stage only")
         if settings.identity_verifier == "reference" and not settings.is_local:
             raise ValueError("the reference identity registry is for the local stage only")
+        if settings.identity_verifier == "https":
+            _check_identity_token(settings)
         return settings
+
+
+def _check_identity_token(settings: Settings) -> None:
+    """Exactly one place for the https verifier's token. Without a URL the verifier is not configured
+    at all (every function but the API handler, which alone serves the identity route): nothing to check."""
+    if settings.identity_verifier_token and settings.identity_verifier_token_secret:
+        raise ValueError("set either ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET (the secret's ARN, deployed stages) "
+                         "or ONETRIP_IDENTITY_VERIFIER_TOKEN (the token itself, local runs), not both")
+    if settings.identity_verifier_url and not (settings.identity_verifier_token
+                                               or settings.identity_verifier_token_secret):
+        raise ValueError("ONETRIP_IDENTITY_VERIFIER_URL is set but not its bearer token: set "
+                         "ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET (the secret's ARN) or ONETRIP_IDENTITY_VERIFIER_TOKEN")
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "chalicelib"
-SERVICES = ("dynamodb", "s3", "sqs", "sns", "kms", "cognito-idp")
+SERVICES = ("dynamodb", "s3", "sqs", "sns", "kms", "cognito-idp", "secretsmanager")
 
 # Operations authorized by other actions than their own name.
 # DynamoDB transactions are authorized per item by PutItem/UpdateItem/DeleteItem/ConditionCheckItem
@@ -186,6 +186,7 @@ def _wired_classes() -> dict[str, set[type]]:
                            else "https://example.invalid/service" if name.endswith("_url") else "configured")
     dummy["identity_verifier_ca_bundle"] = ""
     wired: dict[str, set[type]] = {}
+    parts: dict[str, set[type]] = {}
     for variant in ({"identity_verifier": "https"}, {"identity_verifier": "reference"}):
         settings = Settings(**{**dummy, **variant, "stage": "iam-analysis"})
         deps = build_deps(settings, make_client=lambda _service: None)
@@ -195,6 +196,14 @@ def _wired_classes() -> dict[str, set[type]]:
                 continue
             if type(value).__module__.startswith(PACKAGE + "."):
                 wired.setdefault(name, set()).add(type(value))
+                # An adapter built from another adapter (the identity verifier's token source): the
+                # attribute's name resolves like a port (`self._token_source.token()`).
+                for attribute, part in vars(value).items():
+                    if type(part).__module__.startswith(f"{PACKAGE}.adapters."):
+                        parts.setdefault(attribute.lstrip("_"), set()).add(type(part))
+    for name, classes in parts.items():
+        if name not in Deps.__dataclass_fields__:
+            wired.setdefault(name, set()).update(classes)
     # A port no variant wires (its setting unknown here): every adapter class that implements the protocol.
     hints = typing.get_type_hints(Deps)
     for name, hint in hints.items():

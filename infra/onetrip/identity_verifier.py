@@ -4,7 +4,10 @@ their place in the API handler's environment, and the values `onetrip deploy` su
 Deployed stages select `ONETRIP_IDENTITY_VERIFIER=https` (.chalice/config.json); the function that
 answers `POST /v1/me/identity` then needs the authority's URL, its bearer token and, optionally, a CA
 bundle shipped in the code. Only the API handler serves that route, so only its environment gets
-them: the authorizer and the stream, queue and sweep functions never see the token. The variable
+them: the authorizer and the stream, queue and sweep functions never see the token. The token itself
+is not in any function's configuration (where `lambda:GetFunctionConfiguration` would show it): the
+stack keeps it in a Secrets Manager secret, the API handler's environment names the secret's ARN, and
+only the API handler's role may read that one secret (.chalice/policy-api-handler.json). The variable
 names are the ones chalicelib/config.py `Settings.from_environ` reads.
 
 The admin supplies the values from the shell that deploys: the URL and the bundle as options or
@@ -25,8 +28,12 @@ TOKEN_PARAMETER = "IdentityVerifierToken"
 CA_BUNDLE_PARAMETER = "IdentityVerifierCaBundle"
 PARAMETER_NAMES = (URL_PARAMETER, TOKEN_PARAMETER, CA_BUNDLE_PARAMETER)
 
+# The secret holding the token (its Ref is its ARN); the API handler's policy file names it.
+TOKEN_SECRET = "IdentityVerifierTokenSecret"
+
 URL_VARIABLE = "ONETRIP_IDENTITY_VERIFIER_URL"
-TOKEN_VARIABLE = "ONETRIP_IDENTITY_VERIFIER_TOKEN"
+TOKEN_VARIABLE = "ONETRIP_IDENTITY_VERIFIER_TOKEN"  # the deploying shell's; local runs' function environment
+TOKEN_SECRET_VARIABLE = "ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET"
 CA_BUNDLE_VARIABLE = "ONETRIP_IDENTITY_VERIFIER_CA_BUNDLE"
 
 # CloudFormation matches AllowedPattern against the whole value (Java regex); these constructs mean the
@@ -66,11 +73,24 @@ def conditions() -> dict[str, Any]:
     return {HAS_CA_BUNDLE: {"Fn::Not": [{"Fn::Equals": [{"Ref": CA_BUNDLE_PARAMETER}, ""]}]}}
 
 
+def resources() -> dict[str, Any]:
+    """The secret holding the token, encrypted with the account's aws/secretsmanager key (a role allowed
+    GetSecretValue on it needs no KMS grant). Unnamed: a deleted stack's secret waits out its recovery
+    window under its generated name, not one a new stack would want again. Deleted with its stack: every
+    deploy supplies the token again, and a kept copy would be a credential no stack accounts for. A deploy
+    with another token stores a new version; the functions pick it up within their cache time, or at the
+    authority's first 401."""
+    return {TOKEN_SECRET: {"Type": "AWS::SecretsManager::Secret", "DeletionPolicy": "Delete",
+                           "UpdateReplacePolicy": "Delete", "Properties": {
+        "Description": {"Fn::Sub": "Bearer token of the identity verification service (${AWS::StackName})"},
+        "SecretString": {"Ref": TOKEN_PARAMETER}}}}
+
+
 def environment() -> dict[str, Any]:
     """The variables merged into the API handler's Environment.Variables (and nowhere else)."""
     return {
         URL_VARIABLE: {"Ref": URL_PARAMETER},
-        TOKEN_VARIABLE: {"Ref": TOKEN_PARAMETER},
+        TOKEN_SECRET_VARIABLE: {"Ref": TOKEN_SECRET},
         CA_BUNDLE_VARIABLE: {"Fn::If": [HAS_CA_BUNDLE, {"Fn::Sub": f"{TASK_ROOT}/${{{CA_BUNDLE_PARAMETER}}}"}, ""]},
     }
 

@@ -7,8 +7,8 @@ built here. The merge wires what Chalice cannot: the real queue and stream ARNs 
 on-failure queue, the environment, explicit function names with log groups and retention, API
 throttling and gateway error bodies in the API's format, and the alarms. The application stack's
 parameters are the stateful stack's outputs (the deploy wires them by name), the alarm e-mail, and
-the identity verifier's URL, token and CA bundle (infra/onetrip/identity_verifier.py), which only the
-API handler's environment receives.
+the identity verifier's URL, token and CA bundle (infra/onetrip/identity_verifier.py): the token goes
+into a Secrets Manager secret, the rest and the secret's ARN into the API handler's environment only.
 """
 
 from __future__ import annotations
@@ -258,8 +258,10 @@ def merge_template(stage: str) -> dict[str, Any]:
         # The roles cannot create log groups: the group (with its retention) must exist first.
         resources[fn.logical] = {"DependsOn": [f"{fn.logical}LogGroup"], "Properties": {
             "FunctionName": _sub(f"${{AWS::StackName}}-{fn.name}")}}
-    # Only the API handler serves POST /v1/me/identity: the verifier's token goes to it alone, not Globals.
+    # Only the API handler serves POST /v1/me/identity: the verifier's settings go to it alone, not Globals,
+    # and its token to a secret only its role may read.
     resources[API_HANDLER]["Properties"]["Environment"] = {"Variables": identity_verifier.environment()}
+    resources.update(identity_verifier.resources())
     sqs_trigger = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
     resources["VerifyMaterial"]["Properties"]["Events"] = {"VerifyMaterialSqsEventSource": {"Properties": {
         "Queue": _sub("${UploadQueueArn}"), **sqs_trigger}}}

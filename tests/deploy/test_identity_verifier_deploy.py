@@ -1,6 +1,7 @@
-"""The identity verifier of a deployed stage: the application stack's parameters, the API handler's
-environment (and no other function's), the names chalicelib/config.py reads, and `onetrip deploy`
-refusing to start without a URL and a token."""
+"""The identity verifier of a deployed stage: the application stack's parameters, the secret holding
+its token (readable by the API handler's role alone), the API handler's environment (and no other
+function's), the names chalicelib/config.py reads, and `onetrip deploy` refusing to start without a
+URL and a token."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.adapters.identity_verifier import HttpsIdentityVerifier
+from chalicelib.adapters.identity_verifier import HttpsIdentityVerifier, SecretToken
 from chalicelib.bootstrap import build_deps
 from chalicelib.config import Settings
 from infra.onetrip import cli
@@ -28,6 +29,8 @@ BUNDLE = "chalicelib/data/authority-ca.pem"
 VERIFIER_PARAMETERS = ("IdentityVerifierUrl", "IdentityVerifierToken", "IdentityVerifierCaBundle")
 PSEUDO = {"AWS::Region": "cn-north-1", "AWS::URLSuffix": "amazonaws.com.cn", "AWS::StackName": "onetrip-dev-app"}
 PEM = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+SECRET = "IdentityVerifierTokenSecret"
+SECRET_ARN = "arn:aws-cn:secretsmanager:cn-north-1:111122223333:secret:IdentityVerifierTokenSecret-AbCdEf"
 
 
 def _functions(template: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +89,8 @@ def _holds(condition: dict[str, Any], template: dict[str, Any], parameters: dict
 
 def _deployed_environment(template: dict[str, Any], logical: str, values: dict[str, str]) -> dict[str, str]:
     """The function's environment as SAM and CloudFormation build it: Globals, then its own variables."""
-    parameters = {**PSEUDO, **{p: f"value-of-{p}" for p in PARAMETERS}, "AlarmEmail": "", **values}
+    parameters = {**PSEUDO, **{p: f"value-of-{p}" for p in PARAMETERS}, "AlarmEmail": "", SECRET: SECRET_ARN,
+                  **values}
     variables = {**template["Globals"]["Function"]["Environment"]["Variables"],
                  **template["Resources"][logical]["Properties"]["Environment"]["Variables"]}
     return {name: _resolve(value, template, parameters) for name, value in variables.items()}
@@ -119,11 +123,20 @@ def test_only_the_function_serving_the_identity_route_receives_the_verifier_sett
     template = packages[stage].load_app()
     serving = _identity_route_function(template)
     assert serving == "APIHandler"
-    for parameter in VERIFIER_PARAMETERS:
+    environment = ("Resources", serving, "Properties", "Environment", "Variables")
+    for parameter in ("IdentityVerifierUrl", "IdentityVerifierCaBundle"):
         readers = {path[:5] for path in _references(template, parameter) if path[0] != "Conditions"}
-        assert readers == {("Resources", serving, "Properties", "Environment", "Variables")}, parameter
+        assert readers == {environment}, parameter
+    # The token goes into the secret and nowhere else; the API handler's environment names the secret.
+    assert _references(template, "IdentityVerifierToken") == [("Resources", SECRET, "Properties", "SecretString")]
+    role = template["Resources"][serving]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert {path[:5] for path in _references(template, SECRET)} == {
+        environment, ("Resources", role, "Properties", "Policies", "0")}
+    variables = template["Resources"][serving]["Properties"]["Environment"]["Variables"]
+    assert variables["ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET"] == {"Ref": SECRET}
+    assert "ONETRIP_IDENTITY_VERIFIER_TOKEN" not in variables
     names = ("ONETRIP_IDENTITY_VERIFIER_URL", "ONETRIP_IDENTITY_VERIFIER_TOKEN",
-             "ONETRIP_IDENTITY_VERIFIER_CA_BUNDLE")
+             "ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET", "ONETRIP_IDENTITY_VERIFIER_CA_BUNDLE")
     assert not set(names) & set(template["Globals"]["Function"]["Environment"]["Variables"])
     others = {k: fn for k, fn in _functions(template).items() if k != serving}
     assert {"JwtAuthorizer", "VerifyMaterial", "Dispatch", "Deliver"} <= set(others)
@@ -132,6 +145,46 @@ def test_only_the_function_serving_the_identity_route_receives_the_verifier_sett
         assert not set(names) & set(variables), logical
         assert "IdentityVerifierToken" not in json.dumps(fn), logical
     assert "IdentityVerifierToken" not in json.dumps(template.get("Outputs", {}))
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_token_is_kept_in_a_secret_of_the_app_stack_not_in_a_function_configuration(packages, stage):
+    template = packages[stage].load_app()
+    secret = template["Resources"][SECRET]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["SecretString"] == {"Ref": "IdentityVerifierToken"}
+    # The account's aws/secretsmanager key: a customer key would need kms:Decrypt in the reader's policy.
+    assert "KmsKeyId" not in secret["Properties"]
+    env = _deployed_environment(template, "APIHandler", {
+        "IdentityVerifierUrl": URL, "IdentityVerifierToken": TOKEN, "IdentityVerifierCaBundle": ""})
+    assert env["ONETRIP_IDENTITY_VERIFIER_TOKEN_SECRET"] == SECRET_ARN
+    assert TOKEN not in json.dumps(env)
+    for logical, fn in _functions(template).items():  # what GetFunctionConfiguration shows, for every function
+        assert TOKEN not in json.dumps(_deployed_environment(template, logical, {
+            "IdentityVerifierUrl": URL, "IdentityVerifierToken": TOKEN, "IdentityVerifierCaBundle": ""})), logical
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_only_the_api_handlers_role_may_read_the_secret_and_only_that_secret(packages, stage):
+    template = packages[stage].load_app()
+    roles = {logical: fn["Properties"]["Role"]["Fn::GetAtt"][0] for logical, fn in _functions(template).items()}
+    readers = {}
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in _statements(resource):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith("secretsmanager:") or a == "*" for a in actions):
+                readers[logical] = (actions, statement["Resource"])
+    assert list(readers) == [roles["APIHandler"]]
+    actions, resource = readers[roles["APIHandler"]]
+    assert actions == ["secretsmanager:GetSecretValue"]
+    # One secret, by its ARN: `Ref` of a secret (or `${Secret}` in a Sub) is its ARN, never a wildcard.
+    assert resource in ({"Ref": SECRET}, {"Fn::Sub": f"${{{SECRET}}}"})
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -145,11 +198,29 @@ def test_the_api_handlers_packaged_environment_configures_the_https_verifier(pac
     assert settings.stage == stage
     assert settings.identity_verifier == "https"
     assert settings.identity_verifier_url == URL
-    assert settings.identity_verifier_token == TOKEN
+    assert settings.identity_verifier_token == ""  # not in the environment: in the secret
+    assert settings.identity_verifier_token_secret == SECRET_ARN
     assert settings.identity_verifier_ca_bundle == expected_bundle
-    verifier = build_deps(settings, make_client=lambda _service: None).identity_verifier
+    # The wiring reads the token from that secret, through a client built on the first read.
+    secrets = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x",
+                                    region_name="cn-north-1").client("secretsmanager")
+    built: list[str] = []
+
+    def make_client(service: str) -> Any:
+        built.append(service)
+        return secrets if service == "secretsmanager" else None
+
+    verifier = build_deps(settings, make_client=make_client).identity_verifier
     assert isinstance(verifier, HttpsIdentityVerifier)
-    assert (verifier._url, verifier._token, verifier._ca_bundle) == (URL, TOKEN, expected_bundle)
+    assert (verifier._url, verifier._ca_bundle) == (URL, expected_bundle)
+    source = verifier._token_source
+    assert isinstance(source, SecretToken)
+    assert built == []
+    with Stubber(secrets) as stub:
+        stub.add_response("get_secret_value", {"ARN": SECRET_ARN, "SecretString": TOKEN}, {"SecretId": SECRET_ARN})
+        assert source.token() == TOKEN
+        stub.assert_no_pending_responses()
+    assert built == ["secretsmanager"]
 
 
 # --------------------------------------------------------------------------- onetrip deploy

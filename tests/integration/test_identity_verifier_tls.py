@@ -218,6 +218,18 @@ def test_a_server_error_is_unavailable(serve, pki, status):
         _verifier(url, pki).verify(*PERSON)
 
 
+def test_a_refused_fixed_token_is_unavailable_without_a_second_request(serve, pki):
+    # A token given as is has nothing newer to offer: the 401 is not retried (a secret's would be,
+    # once, after reading it again: tests/integration/test_identity_verifier_secret.py).
+    url, authority = serve()
+    authority.status = 401
+    authority.body = b'{"matched": false}'  # a refusal is not an answer either way
+    with pytest.raises(IdentityServiceUnavailable) as refused:
+        _verifier(url, pki).verify(*PERSON)
+    assert len(authority.requests) == 1
+    assert TOKEN not in str(refused.value) and refused.value.__cause__ is None
+
+
 @pytest.mark.parametrize("body", [b"<html>maintenance</html>", b'{"matched": "yes"}', b"[]", b'{"ok": true}'])
 def test_a_malformed_answer_is_unavailable(serve, pki, body):
     url, authority = serve()
