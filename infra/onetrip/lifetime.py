@@ -166,9 +166,9 @@ def held() -> Iterator[None]:
 
 
 class SignalsAsInterrupt:
-    """While installed (main thread only), the given signals raise KeyboardInterrupt once, as Ctrl-C
-    does; later ones are ignored so that the shutdown they started can finish. Inside `held()` or
-    `stopping()` a signal is held until the block ends."""
+    """While installed (main thread only), the given signals raise KeyboardInterrupt, as Ctrl-C does;
+    once the stop has begun (`stopping()`), later ones are ignored so that it can finish. Inside
+    `held()` or `stopping()` a signal is held until the block ends."""
 
     def __init__(self, signals: Sequence[int] = (signal.SIGTERM,)) -> None:
         self.signals = tuple(signals)
@@ -197,9 +197,11 @@ class SignalsAsInterrupt:
         _Shared.clear()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.received is not None:
-            return
-        self.received = signum
+        if self.received is not None and (_Shared.held or _Shared.unacted is None):
+            return  # the stop it asked for is under way (or will be, when the held block ends)
+        # A first signal, or a later one while the first is still unacted (Python may have dropped
+        # its interrupt, and no checkpoint may come: pytest running tests beside a LocalStack).
+        self.received = self.received or signum
         if _Shared.held:
             _Shared.pending = signum
             return

@@ -35,18 +35,34 @@ def _send() -> None:
     os.kill(os.getpid(), SIG)  # the Python handler runs in this (main) thread before the call returns
 
 
-def test_the_first_signal_raises_keyboard_interrupt_and_later_ones_are_ignored(seen):
+def test_the_first_signal_raises_keyboard_interrupt_and_once_the_stop_began_later_ones_are_ignored(seen):
     signals = SignalsAsInterrupt((SIG,))
     assert signals.install(only_over_default=False)
     try:
         with pytest.raises(KeyboardInterrupt, match="SIGUSR1"):
             _send()
         assert signals.received == SIG
-        _send()  # the shutdown it started is running: no second interrupt
+        with signals.stopping():
+            _send()  # the shutdown it started is running: no second interrupt, now or after it
+        _send()
     finally:
         signals.restore()
     _send()
     assert seen == [SIG]  # the previous handler is back
+
+
+def test_a_second_signal_before_any_stop_began_raises_again(seen, dropped):
+    """The first interrupt may have been dropped where no checkpoint follows (pytest running tests beside
+    a LocalStack): a second SIGTERM, as an operator sends, must still stop the process."""
+    signals = SignalsAsInterrupt((SIG,))
+    signals.install(only_over_default=False)
+    try:
+        _SendsOnFinalize()
+        assert dropped == [KeyboardInterrupt]
+        with pytest.raises(KeyboardInterrupt, match="SIGUSR1"):
+            _send()
+    finally:
+        signals.restore()
 
 
 def test_a_signal_inside_stopping_is_held_until_the_stop_ends(seen):
