@@ -21,7 +21,7 @@ class RegisterCertificate(BaseModel, defer_build=True):
     document_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="the issuer's SHA-256 of the document")
     signature: str | None = Field(default=None, max_length=8192,
                                   description="the issuer's signature, base64 (required once it registered keys)")
-    signature_algorithm: str | None = Field(default=None, max_length=40, description="Ed25519")
+    signature_algorithm: str | None = Field(default=None, max_length=40, description="SM2-with-SM3 or Ed25519")
 
 
 class RevokeCertificate(BaseModel, defer_build=True):

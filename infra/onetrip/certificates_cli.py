@@ -3,7 +3,7 @@
     onetrip certificates register --type 营业执照 --number 92330382MA2XXXXXX1 --issuer yq-amr \\
         (--holder-id-number 11010519491231002X | --holder-credit-code 91330382MA2AB1C2DG) \\
         (--sha256 HEX | --document licence.pdf) [--issued-on 2026-01-05] [--valid-until 2046-01-04] \\
-        [--signature BASE64 --signature-algorithm Ed25519]
+        [--signature BASE64 --signature-algorithm SM2-with-SM3|Ed25519]
     onetrip certificates show crt_…
     onetrip certificates revoke crt_… --reason "营业执照已注销 (business deregistered)"
 
@@ -43,7 +43,7 @@ def add_parsers(sub: Any) -> None:
     register.add_argument("--issued-on", help="YYYY-MM-DD")
     register.add_argument("--valid-until", help="YYYY-MM-DD (default: valid until revoked)")
     register.add_argument("--signature", help="the issuer's signature, base64")
-    register.add_argument("--signature-algorithm", help="Ed25519 (see README: Signed certificates)")
+    register.add_argument("--signature-algorithm", help="SM2-with-SM3 or Ed25519 (README: Signed certificates)")
     one = commands.add_parser("show", help="one registered certificate")
     one.add_argument("certificate_id")
     revocation = commands.add_parser("revoke", help="revoke a certificate (注销/吊销), once, with a reason")

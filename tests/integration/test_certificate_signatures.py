@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from chalicelib.domain.certificate_signatures import signed_message
 from chalicelib.domain.ids import new_id
+from tests.unit.test_sm2 import Signer
 
 from .conftest import call
 
@@ -61,7 +62,8 @@ def signature_of(body: dict) -> str:
 
 def test_a_department_with_a_key_registers_what_it_signed_and_the_registration_names_the_key(
         api, stack, signing_department):
-    assert signing_department["certificate_keys"] == [{"id": "tax-2026", "public_key": PUBLIC_KEY}]
+    assert signing_department["certificate_keys"] == [{"id": "tax-2026", "algorithm": "Ed25519",
+                                                       "public_key": PUBLIC_KEY}]
     body = a_certificate()
     status, cert = call(api, "POST", "/v1/certificates", stack.headers(OFFICER),
                         {**body, "signature": signature_of(body), "signature_algorithm": "Ed25519"})
@@ -69,6 +71,30 @@ def test_a_department_with_a_key_registers_what_it_signed_and_the_registration_n
     assert (cert["signature_key_id"], cert["signature_algorithm"]) == ("tax-2026", "Ed25519")
     status, read = call(api, "GET", f"/v1/certificates/{cert['id']}", stack.headers(OFFICER))
     assert status == 200 and read["signature_key_id"] == "tax-2026"
+
+
+def test_a_department_signing_with_sm2_registers_what_openssl_signed(api, stack, tmp_path):
+    signer = Signer(tmp_path)
+    status, before = call(api, "GET", f"/v1/departments/{DEPARTMENT}", stack.headers("admin"))
+    status, signing = put_department(api, stack, {**before, "certificate_keys": [
+        {"id": "tax-sm2", "algorithm": "SM2-with-SM3", "public_key": base64.b64encode(signer.public).decode()}]})
+    assert status == 201, signing
+    try:
+        body = a_certificate()
+        signature = signer.sign(signed_message(
+            issuer=DEPARTMENT, type_=body["type"], number=body["number"], holder=body["holder_id_number"],
+            issued_on=date.fromisoformat(body["issued_on"]), valid_until=date.fromisoformat(body["valid_until"]),
+            document_sha256=body["document_sha256"]))
+        signed = {**body, "signature": base64.b64encode(signature).decode(), "signature_algorithm": "SM2-with-SM3"}
+        status, refused = call(api, "POST", "/v1/certificates", stack.headers(OFFICER),
+                               {**signed, "valid_until": "2027-11-02"})  # not what was signed
+        assert status == 422 and [p["code"] for p in refused["problems"]] == ["signature_invalid"], refused
+        status, cert = call(api, "POST", "/v1/certificates", stack.headers(OFFICER), signed)
+        assert status == 201, cert
+        assert (cert["signature_key_id"], cert["signature_algorithm"]) == ("tax-sm2", "SM2-with-SM3")
+    finally:
+        status, restored = put_department(api, stack, {**before, "certificate_keys": []})
+        assert status == 201, restored
 
 
 def test_an_unsigned_or_forged_certificate_is_refused_with_every_problem(api, stack, signing_department):

@@ -82,8 +82,10 @@ def test_an_issuer_with_keys_must_sign_and_one_without_cannot():
 
 
 def test_a_wrong_algorithm_or_half_a_signature_is_refused_with_every_problem():
-    assert [p.code for p in verify(KEYS, sign(NEW, message()), "SM2-with-SM3", message())[1]] == [
+    assert [p.code for p in verify(KEYS, sign(NEW, message()), "RSA-SHA256", message())[1]] == [
         "signature_algorithm_unsupported"]
+    without = verify(KEYS, sign(NEW, message()), "SM2-with-SM3", message())[1]  # the issuer has Ed25519 keys only
+    assert [(p.code, p.detail["registered"]) for p in without] == [("signature_algorithm_without_key", ["Ed25519"])]
     assert [p.code for p in verify((), "c2ln", None, message())[1]] == ["signature_incomplete",
                                                                        "signature_unverifiable"]
     assert [p.code for p in verify(KEYS, None, "Ed25519", message())[1]] == ["signature_incomplete"]
