@@ -182,6 +182,9 @@ class Store(Protocol):
         conditional write); False, counting nothing, when the window is full. The counter expires
         (TTL) at `expires_at`."""
         ...
+    def rate_slots_taken(self, subject: str, rate_class: str, window_start: int) -> int:
+        """How many requests the subject's window counted (0 when it counted none); one read."""
+        ...
     # statistics (issue 4): aggregates the stream keeps per item and period; read without scanning
     def list_statistics(self, period: str) -> list[ItemAggregate]:
         """Every item's aggregate of one period (one Query on the period's partition)."""

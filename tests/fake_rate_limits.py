@@ -18,3 +18,6 @@ class FakeRateCounters:
             return False
         counters[(subject, rate_class, window_start)] = (count + 1, expires_at)
         return True
+
+    def rate_slots_taken(self, subject: str, rate_class: str, window_start: int) -> int:
+        return self._rate_counters().get((subject, rate_class, window_start), (0, 0))[0]

@@ -3,6 +3,8 @@
 `RATE#<subject>/<class>#<window start>`: one UpdateItem per request, `ADD n 1` under the condition
 that the window still has room, so concurrent requests can never admit more than the limit and a
 refused request writes nothing. The counter carries `expires_at` and is deleted by the table's TTL.
+A sliding class also reads the previous window's counter (one GetItem, eventually consistent: a
+request counted a moment ago there may be missed, which errs towards admitting).
 """
 
 from __future__ import annotations
@@ -34,3 +36,9 @@ class RateCounterRecords:
                 return False
             raise
         return True
+
+    def rate_slots_taken(self, subject: str, rate_class: str, window_start: int) -> int:
+        key = keys.rate_counter(subject, rate_class, window_start)
+        item = self._db.get_item(TableName=self._table, Key={k: {"S": v} for k, v in key.items()},
+                                 ProjectionExpression="#n", ExpressionAttributeNames={"#n": "n"}).get("Item")
+        return int(item["n"]["N"]) if item and "n" in item else 0

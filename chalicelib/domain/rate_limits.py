@@ -5,7 +5,10 @@ one write per admitted request. A fixed window lets a principal spend up to twic
 window boundary; that is the price of a single write, and the stage throttle and the gateway's usage
 plans bound the aggregate. Windows are offset per principal so not everyone's resets at once.
 Sensitive routes get their own, much lower, class: `POST /v1/me/identity` answers whether a name and
-an ID number belong together, and unbounded tries would make it an identity oracle.
+an ID number belong together, and unbounded tries would make it an identity oracle. That class slides
+(`SLIDING_CLASSES`): the previous window's count, weighted by how much of it still lies within one
+window of now, is carried into the current one, so no boundary admits a second burst. It costs one
+read of the previous counter, on a route a person calls a few times in their life.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ DEFAULT_LIMITS: dict[str, RateLimit] = {
     IDENTITY_CLASS: RateLimit(5, 3600),
 }
 ROUTE_CLASSES = frozenset({DEFAULT_CLASS, IDENTITY_CLASS})
+SLIDING_CLASSES = frozenset({IDENTITY_CLASS})
 # Counters outlive their window by this much (DynamoDB's TTL deletes lazily; the margin is for clocks).
 COUNTER_TTL_MARGIN_SECONDS = 300
 
@@ -83,6 +87,25 @@ def window(subject: str, now_epoch: int, window_seconds: int) -> tuple[int, int]
     offset = zlib.crc32(subject.encode()) % window_seconds
     start = (now_epoch - offset) // window_seconds * window_seconds + offset
     return start, start + window_seconds
+
+
+def carried_over(previous_count: int, elapsed: int, window_seconds: int) -> int:
+    """How many of the previous window's requests still count, `elapsed` seconds into the current one:
+    its count weighted by the part of it that lies within one window of now, rounded up (a sliding
+    window approximated from two fixed counters)."""
+    remaining = max(0, window_seconds - elapsed)
+    return -(-previous_count * remaining // window_seconds)
+
+
+def sliding_retry_after(previous_count: int, carried: int, elapsed: int, window_seconds: int,
+                        window_left: int) -> int:
+    """Seconds until the carried-over count drops by one (a slot may free up), at most until the
+    current window ends."""
+    if previous_count == 0 or carried == 0:
+        return window_left
+    # carried_over(previous, elapsed + t) <= carried - 1  <=>  t >= W - elapsed - (carried - 1) * W / previous
+    wait = window_seconds - elapsed - (carried - 1) * window_seconds // previous_count
+    return max(1, min(window_left, wait))
 
 
 class RateLimited(OneTripError):

@@ -8,7 +8,16 @@ the table to take the API down. The gateway's throttling still bounds everyone.
 from __future__ import annotations
 
 from ..domain.principals import Principal
-from ..domain.rate_limits import COUNTER_TTL_MARGIN_SECONDS, RateLimited, limit_for, rate_subject, window
+from ..domain.rate_limits import (
+    COUNTER_TTL_MARGIN_SECONDS,
+    SLIDING_CLASSES,
+    RateLimited,
+    carried_over,
+    limit_for,
+    rate_subject,
+    sliding_retry_after,
+    window,
+)
 from ..observability import logger
 from .deps import Deps
 
@@ -19,14 +28,22 @@ def admit(deps: Deps, principal: Principal, rate_class: str) -> None:
         return
     subject = rate_subject(principal)
     now = int(deps.now().timestamp())
-    start, end = window(subject, now, limit.window_seconds)
+    span = limit.window_seconds
+    start, end = window(subject, now, span)
+    room, retry_after, keep_until = limit.limit, end - now, end + COUNTER_TTL_MARGIN_SECONDS
     try:
-        admitted = deps.store.take_rate_slot(subject, rate_class, start, limit.limit,
-                                             end + COUNTER_TTL_MARGIN_SECONDS)
+        if rate_class in SLIDING_CLASSES:
+            # The previous window's counter is read during this one: it must outlive it.
+            keep_until += span
+            previous = deps.store.rate_slots_taken(subject, rate_class, start - span)
+            carried = carried_over(previous, now - start, span)
+            room -= carried
+            retry_after = sliding_retry_after(previous, carried, now - start, span, end - now)
+        admitted = room > 0 and deps.store.take_rate_slot(subject, rate_class, start, room, keep_until)
     except Exception:  # any store failure: fail open (module docstring)
         logger.warning("rate_limit_unavailable", extra={"rate_class": rate_class, "kind": principal.kind.value},
                        exc_info=True)
         return
     if not admitted:
         logger.info("rate_limited", extra={"rate_class": rate_class, "kind": principal.kind.value})
-        raise RateLimited(rate_class, limit, end - now)
+        raise RateLimited(rate_class, limit, retry_after)

@@ -42,3 +42,12 @@ def test_the_counter_is_one_small_item_that_expires(store, request):
 # Concurrency is DynamoDB's conditional-write guarantee (one item, one condition); moto's in-process
 # backend does not keep it under threads (11 of a limit of 10 admitted in 3 of 5 runs), so it is not
 # tested here.
+
+
+def test_a_windows_count_is_read_back_and_a_window_never_counted_reads_zero(store):
+    assert store.rate_slots_taken("sub:a", "identity", W0) == 0
+    for _ in range(3):
+        store.take_rate_slot("sub:a", "identity", W0, 2, W0 + 7500)
+    assert store.rate_slots_taken("sub:a", "identity", W0) == 2  # the refusal counted nothing
+    assert store.rate_slots_taken("sub:a", "identity", W0 + 3600) == 0
+    assert store.rate_slots_taken("sub:b", "identity", W0) == 0

@@ -14,8 +14,10 @@ from chalicelib.domain.rate_limits import (
     IDENTITY_CLASS,
     RateLimit,
     RateLimited,
+    carried_over,
     parse_limits,
     rate_subject,
+    sliding_retry_after,
     window,
 )
 from chalicelib.entrypoints.errors import status_for
@@ -103,6 +105,68 @@ def test_the_identity_class_has_its_own_much_lower_counter():
         rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
     assert refused.value.detail["rate_class"] == "identity" and refused.value.retry_after > 60
     rate_limits.admit(deps, CITIZEN, DEFAULT_CLASS)  # other routes still work
+
+
+@pytest.mark.parametrize(("previous", "elapsed", "carried"), [
+    (5, 0, 5), (5, 1, 5), (5, 720, 4), (5, 721, 4), (5, 1800, 3), (5, 3599, 1), (5, 3600, 0), (0, 10, 0)])
+def test_the_previous_windows_count_is_carried_by_the_part_still_within_a_window(previous, elapsed, carried):
+    assert carried_over(previous, elapsed, 3600) == carried
+
+
+def test_a_refusal_by_a_carried_count_says_when_one_slot_frees_up():
+    assert sliding_retry_after(5, 5, 0, 3600, 3600) == 720  # at 720 s, 4 of the 5 still count
+    assert carried_over(5, 720, 3600) == 4 and carried_over(5, 719, 3600) == 5
+    assert sliding_retry_after(0, 0, 100, 3600, 3500) == 3500  # nothing carried: the window's own end
+
+
+def _window_start(deps, span: int) -> int:
+    return window("sub:0b7c-citizen", int(deps.now().timestamp()), span)[0]
+
+
+def test_the_identity_class_slides_so_no_window_boundary_admits_a_second_burst():
+    deps = _deps("identity=5/3600")
+    start = _window_start(deps, 3600)
+    deps.now.current += timedelta(seconds=start + 3590 - int(deps.now().timestamp()))  # 10 s before the end
+    for _ in range(5):
+        rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+    deps.now.current += timedelta(seconds=20)  # 10 s into the next window: a fixed window would admit 5 more
+    with pytest.raises(RateLimited) as refused:
+        rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+    assert 700 <= refused.value.retry_after <= 720
+    deps.now.current += timedelta(seconds=refused.value.retry_after)
+    rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)  # one of the five has slid out
+    with pytest.raises(RateLimited):
+        rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+    # An hour later the one admitted above is still partly carried: the approximation assumes the
+    # previous window's requests were spread evenly, and rounds up (it errs towards refusing).
+    deps.now.current += timedelta(seconds=3600)
+    for _ in range(4):
+        rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+    with pytest.raises(RateLimited):
+        rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+    deps.now.current += timedelta(seconds=7200)  # after a window with no request, nothing is carried
+    for _ in range(5):
+        rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+
+
+def test_the_default_class_stays_a_fixed_window_of_one_write():
+    deps = _deps("citizen=3/60")
+    start = _window_start(deps, 60)
+    deps.now.current += timedelta(seconds=start + 55 - int(deps.now().timestamp()))
+    for _ in range(3):
+        rate_limits.admit(deps, CITIZEN, DEFAULT_CLASS)
+    deps.now.current += timedelta(seconds=10)
+    for _ in range(3):  # the price of one write per request: a burst at the boundary
+        rate_limits.admit(deps, CITIZEN, DEFAULT_CLASS)
+    assert all(key[1] == DEFAULT_CLASS for key in deps.store._rate_counters())
+
+
+def test_a_sliding_counter_outlives_the_next_window_it_is_read_in():
+    deps = _deps("identity=5/3600")
+    rate_limits.admit(deps, CITIZEN, IDENTITY_CLASS)
+    [(key, (count, expires_at))] = deps.store._rate_counters().items()
+    end = key[2] + 3600
+    assert count == 1 and expires_at > end + 3600
 
 
 def test_each_kind_has_its_own_limit():
