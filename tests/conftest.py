@@ -5,6 +5,7 @@ test, whatever it was testing — so a log line added anywhere cannot leak them 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -37,3 +38,16 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "leaks_allowed: the test prints identifiers on purpose (the guard's own test)")
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """A moto server of the module's own on a free 127.0.0.1 port, stopped by pid afterwards."""
+    from infra.onetrip.moto_stack import endpoint_for, free_port, start_moto, stop_process
+
+    port = free_port()
+    proc = start_moto(port)
+    try:
+        yield endpoint_for(port)
+    finally:
+        stop_process(proc)

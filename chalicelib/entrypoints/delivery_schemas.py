@@ -24,7 +24,8 @@ class NewDepartment(BaseModel, defer_build=True):
     offices: list[Office] = Field(default_factory=list, max_length=200)
     certificate_keys: Annotated[list[CertificateKey], AfterValidator(distinct_key_ids)] = Field(
         default_factory=list, max_length=MAX_KEYS,
-        description="public keys (SM2-with-SM3 or Ed25519) it signs its e-certificates with; with any, it must sign them")
+        description="public keys (SM2-with-SM3 or Ed25519) it signs its e-certificates with; "
+                    "with any, it must sign them")
 
 
 class NewEndpoint(BaseModel, defer_build=True):

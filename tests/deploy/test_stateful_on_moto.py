@@ -6,18 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.onetrip import moto_stack
-from infra.onetrip.moto_stack import endpoint_for, free_port, start_moto, stop_process
 from infra.onetrip.package import PARAMETERS
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    port = free_port()
-    proc = start_moto(port)
-    try:
-        yield endpoint_for(port)
-    finally:
-        stop_process(proc)
 
 
 @pytest.fixture(autouse=True)

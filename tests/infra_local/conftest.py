@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from infra.onetrip import moto_stack, users
-from infra.onetrip.moto_stack import endpoint_for, free_port, start_moto, stop_process
 
 
 @pytest.fixture(autouse=True)
@@ -16,16 +13,6 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", moto_stack.REGION)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    proc = start_moto(port)
-    try:
-        yield endpoint_for(port)
-    finally:
-        stop_process(proc)
 
 
 @pytest.fixture(scope="module")

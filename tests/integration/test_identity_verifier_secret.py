@@ -25,8 +25,7 @@ from chalicelib.adapters.identity_verifier import HttpsIdentityVerifier, Identit
 from chalicelib.bootstrap import build_deps
 from chalicelib.config import Settings
 from infra.onetrip import moto_stack
-from infra.onetrip.moto_stack import endpoint_for, free_port, start_moto, stop_process
-from tests.integration.test_identity_verifier_tls import PERSON, _ca, _server_cert
+from tests.integration.test_identity_verifier_tls import PERSON, QuietJsonHandler, _ca, _server_cert
 
 OLD_TOKEN = "old-bearer-token-0001"
 NEW_TOKEN = "new-bearer-token-0002"
@@ -41,7 +40,7 @@ class Authority:
 
 
 def _handler(authority: Authority) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietJsonHandler):
         def do_POST(self) -> None:
             data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -50,14 +49,7 @@ def _handler(authority: Authority) -> type[BaseHTTPRequestHandler]:
                 status, body = 200, json.dumps({"matched": (data["name"], data["id_number"]) == PERSON}).encode()
             else:
                 status, body = 401, b'{"error": "invalid_token"}'
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:  # the request carries personal data: never printed
-            pass
+            self.answer(status, body)
 
     return Handler
 
@@ -87,25 +79,15 @@ def authority(bundle_and_server_cert) -> Iterator[tuple[str, str, Authority]]:
         server.server_close()
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    proc = start_moto(port)
-    try:
-        yield endpoint_for(port)
-    finally:
-        stop_process(proc)
-
-
 @pytest.fixture
-def secrets(moto_endpoint, monkeypatch) -> Iterator[Any]:
+def secrets(moto_url, monkeypatch) -> Iterator[Any]:
     """The app's own clients (chalicelib.adapters.aws) aimed at moto; the admin's client to manage the secret."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", moto_stack.REGION)
     for name, value in moto_stack.FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     aws.client.cache_clear()
-    yield moto_stack.client("secretsmanager", moto_endpoint)
+    yield moto_stack.client("secretsmanager", moto_url)
     aws.client.cache_clear()
 
 

@@ -88,8 +88,22 @@ class Authority:
     release: threading.Event = field(default_factory=threading.Event)
 
 
+class QuietJsonHandler(BaseHTTPRequestHandler):
+    """Answers JSON and prints nothing: the requests carry personal data."""
+
+    def answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
 def _handler(authority: Authority) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietJsonHandler):
         def do_POST(self) -> None:
             data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             authority.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"),
@@ -98,14 +112,7 @@ def _handler(authority: Authority) -> type[BaseHTTPRequestHandler]:
                 authority.release.wait(authority.delay)
             body = authority.body if authority.body is not None else json.dumps(
                 {"matched": (data.get("name"), data.get("id_number")) in authority.known}).encode()
-            self.send_response(authority.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:  # the request carries personal data: never printed
-            pass
+            self.answer(authority.status, body)
 
     return Handler
 
