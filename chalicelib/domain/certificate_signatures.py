@@ -89,6 +89,16 @@ def signed_message(*, issuer: str, type_: str, number: str, holder: str, issued_
     return SIGNED_PREFIX + json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def registration_message(*, issuer: str, type_: str, number: str, holder_id_number: str | None,
+                         holder_credit_code: str | None, issued_on: date | None, valid_until: date | None,
+                         document_sha256: str) -> bytes:
+    """The signed bytes of a registration as its fields arrive (API body, CLI options), normalised the
+    way the registry keeps them: stripped, an ID number in upper case."""
+    holder = (holder_id_number or "").strip().upper() or (holder_credit_code or "").strip()
+    return signed_message(issuer=issuer, type_=type_.strip(), number=number.strip(), holder=holder,
+                          issued_on=issued_on, valid_until=valid_until, document_sha256=document_sha256)
+
+
 def _day(day: date | None) -> str | None:
     return day.isoformat() if day else None
 

@@ -80,9 +80,10 @@ def register_certificate(deps: Deps, principal: Principal, *, type_: str, number
     problems += registration_problems(type_, number, issued_on, valid_until, deps.now().date())
     signature_key_id, signature_problems = signatures.verify(
         department.certificate_keys if department else (), signature, signature_algorithm,
-        signatures.signed_message(issuer=issuer or "", type_=type_.strip(), number=number.strip(),
-                                  holder=holder_id or holder_code, issued_on=issued_on, valid_until=valid_until,
-                                  document_sha256=document_sha256))
+        signatures.registration_message(issuer=issuer or "", type_=type_, number=number,
+                                        holder_id_number=holder_id_number, holder_credit_code=holder_credit_code,
+                                        issued_on=issued_on, valid_until=valid_until,
+                                        document_sha256=document_sha256))
     problems += signature_problems
     if problems:
         raise ValidationFailed(problems=problems)

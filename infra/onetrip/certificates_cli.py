@@ -6,6 +6,10 @@
         [--signature BASE64 --signature-algorithm SM2-with-SM3|Ed25519]
     onetrip certificates show crt_…
     onetrip certificates revoke crt_… --reason "营业执照已注销 (business deregistered)"
+    onetrip certificates signed-bytes <the register options but the signature> [--out signed.bin]
+
+`signed-bytes` prints, offline, the exact bytes an issuer signs for a registration (README: Signed
+certificates), e.g. for `openssl pkeyutl -sign -inkey sm2.pem -rawin -digest sm3 -in signed.bin`.
 
 For certificates a department issued outside the bus; the holder's number is sent once over TLS and
 kept only as its blind index and masked form. A revocation (注销/吊销) happens once; its reason is
@@ -18,30 +22,37 @@ import argparse
 import hashlib
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from chalicelib.domain.certificate_signatures import registration_message
 from chalicelib.domain.certificates import REVOCATION_REASON_MAX
 from chalicelib.domain.errors import Problem, ValidationFailed
 from infra.onetrip.admin_api import add_api_arguments, call, show
+
+
+def _certificate_arguments(parser: Any) -> None:
+    """What a registration says about the certificate (and what its signature covers)."""
+    parser.add_argument("--type", required=True, help="the type material specs name, e.g. 营业执照")
+    parser.add_argument("--number", required=True, help="the certificate's number")
+    parser.add_argument("--issuer", required=True, help="the issuing department's code")
+    holder = parser.add_mutually_exclusive_group(required=True)
+    holder.add_argument("--holder-id-number", help="a person holder's ID number")
+    holder.add_argument("--holder-credit-code", help="an enterprise holder's unified social credit code")
+    digest = parser.add_mutually_exclusive_group(required=True)
+    digest.add_argument("--sha256", help="the issuer's SHA-256 of the document (hex)")
+    digest.add_argument("--document", type=Path, help="the document itself: its SHA-256 is sent, not the file")
+    parser.add_argument("--issued-on", help="YYYY-MM-DD")
+    parser.add_argument("--valid-until", help="YYYY-MM-DD (default: valid until revoked)")
 
 
 def add_parsers(sub: Any) -> None:
     parser = sub.add_parser("certificates", help="the e-certificate registry (admin API)")
     commands = parser.add_subparsers(dest="certificates_command", required=True)
     register = commands.add_parser("register", help="register a certificate issued outside the bus")
-    register.add_argument("--type", required=True, help="the type material specs name, e.g. 营业执照")
-    register.add_argument("--number", required=True, help="the certificate's number")
-    register.add_argument("--issuer", required=True, help="the issuing department's code")
-    holder = register.add_mutually_exclusive_group(required=True)
-    holder.add_argument("--holder-id-number", help="a person holder's ID number")
-    holder.add_argument("--holder-credit-code", help="an enterprise holder's unified social credit code")
-    digest = register.add_mutually_exclusive_group(required=True)
-    digest.add_argument("--sha256", help="the issuer's SHA-256 of the document (hex)")
-    digest.add_argument("--document", type=Path, help="the document itself: its SHA-256 is sent, not the file")
-    register.add_argument("--issued-on", help="YYYY-MM-DD")
-    register.add_argument("--valid-until", help="YYYY-MM-DD (default: valid until revoked)")
+    _certificate_arguments(register)
     register.add_argument("--signature", help="the issuer's signature, base64")
     register.add_argument("--signature-algorithm", help="SM2-with-SM3 or Ed25519 (README: Signed certificates)")
     one = commands.add_parser("show", help="one registered certificate")
@@ -53,10 +64,44 @@ def add_parsers(sub: Any) -> None:
     for p in (register, one, revocation):
         add_api_arguments(p)
         p.set_defaults(handler=run)
+    signed = commands.add_parser("signed-bytes", help="the exact bytes the issuer signs (offline, no API call)")
+    _certificate_arguments(signed)
+    signed.add_argument("--out", type=Path, help="write them to this file (default: standard output)")
+    signed.set_defaults(handler=write_signed_bytes)
+
+
+def _document_sha256(args: argparse.Namespace) -> str:
+    return args.sha256.lower() if args.sha256 else hashlib.sha256(args.document.read_bytes()).hexdigest()
+
+
+def write_signed_bytes(args: argparse.Namespace) -> int:
+    """The registration's signed bytes, built by the very function the registry checks them with."""
+    problems, days = [], []
+    for option, value in (("--issued-on", args.issued_on), ("--valid-until", args.valid_until)):
+        try:
+            days.append(date.fromisoformat(value) if value else None)
+        except ValueError:
+            problems.append(f"{option} {value} is not a date (YYYY-MM-DD)")
+    try:
+        sha256 = _document_sha256(args)
+    except OSError as exc:
+        problems.append(f"--document: {exc}")
+    if problems:  # every one at once, and nothing written
+        print("\n".join(f"onetrip certificates signed-bytes: {p}" for p in problems), file=sys.stderr)
+        return 2
+    message = registration_message(issuer=args.issuer, type_=args.type, number=args.number,
+                                   holder_id_number=args.holder_id_number, holder_credit_code=args.holder_credit_code,
+                                   issued_on=days[0], valid_until=days[1], document_sha256=sha256)
+    if args.out:
+        args.out.write_bytes(message)
+    else:
+        sys.stdout.buffer.write(message)
+        sys.stdout.flush()
+    return 0
 
 
 def registration_body(args: argparse.Namespace) -> dict[str, Any]:
-    sha256 = args.sha256.lower() if args.sha256 else hashlib.sha256(args.document.read_bytes()).hexdigest()
+    sha256 = _document_sha256(args)
     body: dict[str, Any] = {"type": args.type, "number": args.number, "issuer": args.issuer,
                             "document_sha256": sha256}
     optional = {"holder_id_number": args.holder_id_number, "holder_credit_code": args.holder_credit_code,
