@@ -28,11 +28,11 @@ import binascii
 import json
 from collections.abc import Sequence
 from datetime import date
+from types import ModuleType
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from . import sm2
 from .errors import Problem
 
 Algorithm = Literal["SM2-with-SM3", "Ed25519"]
@@ -65,7 +65,7 @@ class CertificateKey(BaseModel, defer_build=True):
     @model_validator(mode="after")
     def _is_a_key_of_its_algorithm(self) -> CertificateKey:
         raw = _b64(self.public_key)
-        if self.algorithm == SM2_WITH_SM3 and sm2.public_point(raw) is None:
+        if self.algorithm == SM2_WITH_SM3 and _sm2().public_point(raw) is None:
             raise ValueError("an SM2 public key is the uncompressed point on sm2p256v1 (0x04, x, y: 65 bytes), "
                              "base64-encoded")
         if self.algorithm == ED25519 and len(raw) != 32:
@@ -89,12 +89,19 @@ def signed_message(*, issuer: str, type_: str, number: str, holder: str, issued_
     return SIGNED_PREFIX + json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def normalised_holder(holder_id_number: str | None, holder_credit_code: str | None) -> tuple[str, str]:
+    """(ID number, credit code) as the registry keeps, indexes and signs them: stripped, an ID number in
+    upper case; "" for the one not given."""
+    return (holder_id_number or "").strip().upper(), (holder_credit_code or "").strip()
+
+
 def registration_message(*, issuer: str, type_: str, number: str, holder_id_number: str | None,
                          holder_credit_code: str | None, issued_on: date | None, valid_until: date | None,
                          document_sha256: str) -> bytes:
     """The signed bytes of a registration as its fields arrive (API body, CLI options), normalised the
-    way the registry keeps them: stripped, an ID number in upper case."""
-    holder = (holder_id_number or "").strip().upper() or (holder_credit_code or "").strip()
+    way the registry keeps them."""
+    holder_id, holder_code = normalised_holder(holder_id_number, holder_credit_code)
+    holder = holder_id or holder_code
     return signed_message(issuer=issuer, type_=type_.strip(), number=number.strip(), holder=holder,
                           issued_on=issued_on, valid_until=valid_until, document_sha256=document_sha256)
 
@@ -153,8 +160,15 @@ def _verifying_key(keys: Sequence[CertificateKey], signature: str, message: byte
     return None
 
 
+def _sm2() -> ModuleType:
+    # Imported on first use: departments (and so their keys' model) load on delivery paths too.
+    from . import sm2
+
+    return sm2
+
+
 def _sm2_verifies(key: CertificateKey, signature: bytes, message: bytes) -> bool:
-    return sm2.verify(_b64(key.public_key), message, signature)
+    return bool(_sm2().verify(_b64(key.public_key), message, signature))
 
 
 def _ed25519_verifies(key: CertificateKey, signature: bytes, message: bytes) -> bool:

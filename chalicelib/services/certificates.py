@@ -66,8 +66,7 @@ def register_certificate(deps: Deps, principal: Principal, *, type_: str, number
     elif department is None and principal.kind is not PrincipalKind.DEPARTMENT:
         problems.append(Problem("issuer_unknown", "签发部门未登记", "The issuing department is not registered",
                                 "issuer"))
-    holder_id = (holder_id_number or "").strip().upper()
-    holder_code = (holder_credit_code or "").strip()
+    holder_id, holder_code = signatures.normalised_holder(holder_id_number, holder_credit_code)
     if bool(holder_id) == bool(holder_code):
         problems.append(Problem("holder_required", "须且只能填写持证人身份证号码或统一社会信用代码之一",
                                 "Give exactly one of holder_id_number and holder_credit_code", "holder"))

@@ -141,7 +141,11 @@ def test_an_unsigned_or_forged_registration_is_refused_with_its_other_problems(d
     with pytest.raises(ValidationFailed) as refused:
         register(deps, signature=forged, signature_algorithm="Ed25519")
     assert [p.code for p in refused.value.problems] == ["signature_invalid"]
-    assert deps.store.list_certificates(FakeBlindIndex().index("id_number", VALID_ID)) == []
+    # Nothing was registered by the refusals; the signed registration is the holder's only certificate.
+    held = deps.blind_index.index("id_number", VALID_ID)
+    assert deps.store.list_certificates(held) == []
+    cert = register(deps, signature=sign(NEW, message()), signature_algorithm="Ed25519")
+    assert [c.id for c in deps.store.list_certificates(held)] == [cert.id]
 
 
 def test_a_department_without_keys_registers_unsigned_as_before(deps):
